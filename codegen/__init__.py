@@ -1,1 +1,13 @@
-__all__: list[str] = []
+"""The generator: contracts and manifest schemas in, ``generated/`` out."""
+
+from codegen.errors import CodegenError
+from codegen.pipeline import GENERATED_DIR, Drift, check, render, write
+
+__all__ = [
+    "CodegenError",
+    "Drift",
+    "GENERATED_DIR",
+    "check",
+    "render",
+    "write",
+]

@@ -20,9 +20,12 @@ TARGET_DIR = Path("generated/config")
 # (extra=forbid), enums become Literals, root models are collapsed so a list of
 # milliseconds is a list[int], and no timestamp makes the output reproducible.
 _OPTIONS = [
-    "--input-file-type", "jsonschema",
-    "--output-model-type", "pydantic_v2.BaseModel",
-    "--target-python-version", "3.11",
+    "--input-file-type",
+    "jsonschema",
+    "--output-model-type",
+    "pydantic_v2.BaseModel",
+    "--target-python-version",
+    "3.11",
     "--use-annotated",
     "--field-constraints",
     "--use-standard-collections",
@@ -34,11 +37,16 @@ _OPTIONS = [
     "--strict-nullable",
     "--collapse-root-models",
     "--use-type-alias",
-    "--enum-field-as-literal", "all",
-    "--extra-fields", "forbid",
+    "--enum-field-as-literal",
+    "all",
+    "--extra-fields",
+    "forbid",
     "--disable-timestamp",
-    "--formatters", "ruff-format", "ruff-check",
-    "--custom-file-header-mode", "replace",
+    "--formatters",
+    "ruff-format",
+    "ruff-check",
+    "--custom-file-header-mode",
+    "replace",
 ]
 
 _INIT_TEMPLATE = '''{header}
@@ -87,15 +95,22 @@ def render_config_models(root: Path) -> dict[Path, str]:
         for schema in schemas:
             (src / schema.name).write_bytes(schema.read_bytes())
         cmd = [
-            sys.executable, "-m", "datamodel_code_generator",
-            "--input", str(src), "--output", str(out),
-            "--custom-file-header", header,
+            sys.executable,
+            "-m",
+            "datamodel_code_generator",
+            "--input",
+            str(src),
+            "--output",
+            str(out),
+            "--custom-file-header",
+            header,
             *_OPTIONS,
         ]
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)  # noqa: S603
         if done.returncode != 0:
+            where = SCHEMA_DIR.as_posix()
             raise CodegenError(
-                f"datamodel-code-generator failed on {SCHEMA_DIR.as_posix()}:\n{done.stderr.strip()}"
+                f"datamodel-code-generator failed on {where}:\n{done.stderr.strip()}"
             )
         files: dict[Path, str] = {}
         for path in sorted(out.rglob("*.py")):

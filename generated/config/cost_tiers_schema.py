@@ -49,9 +49,7 @@ class Reconnect(BaseModel):
     backoff_ms: Annotated[list[BackoffM], Field(min_length=1)]
 
 
-CooldownSchedule = TypeAliasType(
-    "CooldownSchedule", Annotated[int, Field(ge=0, le=86400)]
-)
+CooldownSchedule = TypeAliasType("CooldownSchedule", Annotated[int, Field(ge=0, le=86400)])
 
 
 class TilesActive(BaseModel):
@@ -133,9 +131,7 @@ class RandomLimits(BaseModel):
         extra="forbid",
     )
     media_profile: str
-    cooldown_schedule_s: Annotated[
-        list[CooldownSchedule], Field(max_length=32, min_length=1)
-    ]
+    cooldown_schedule_s: Annotated[list[CooldownSchedule], Field(max_length=32, min_length=1)]
     """
     Cooldown after the n-th quick skip; past the end the last value holds.
     """

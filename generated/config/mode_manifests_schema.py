@@ -11,18 +11,14 @@ from typing_extensions import TypeAliasType
 ModeName = TypeAliasType("ModeName", Annotated[str, Field(pattern="^[a-z][a-z0-9_]*$")])
 
 
-ComponentName = TypeAliasType(
-    "ComponentName", Annotated[str, Field(pattern="^[A-Z][A-Za-z0-9]*$")]
-)
+ComponentName = TypeAliasType("ComponentName", Annotated[str, Field(pattern="^[A-Z][A-Za-z0-9]*$")])
 
 
 class Component(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    regions: Annotated[
-        list[Literal["stage", "rail", "overlays", "topbar"]], Field(min_length=1)
-    ]
+    regions: Annotated[list[Literal["stage", "rail", "overlays", "topbar"]], Field(min_length=1)]
     shows_tiles: bool = False
     """
     Renders presence tiles, held to the tile budget.
@@ -72,9 +68,7 @@ class Transition(BaseModel):
     handover: Literal["cut", "crossfade", "placeholder"]
 
 
-Capability = TypeAliasType(
-    "Capability", Annotated[str, Field(pattern="^[a-z][a-z0-9_]*$")]
-)
+Capability = TypeAliasType("Capability", Annotated[str, Field(pattern="^[a-z][a-z0-9_]*$")])
 
 
 class Mode(BaseModel):
@@ -86,9 +80,7 @@ class Mode(BaseModel):
         Field(pattern="^/([a-z0-9_-]+|\\{[a-z_]+\\})?(/([a-z0-9_-]+|\\{[a-z_]+\\}))*$"),
     ]
     auth: Literal["none", "optional", "required"]
-    audience_type: Literal[
-        "public", "members", "matched_pair", "private_pair", "group", "self"
-    ]
+    audience_type: Literal["public", "members", "matched_pair", "private_pair", "group", "self"]
     stream_transport: Literal["webrtc", "hls", "local"]
     description: Annotated[str, Field(min_length=1)]
     shell: Shell

@@ -43,9 +43,7 @@ class Event(BaseModel):
     """
     Sent at the QoS sampling rate instead of always.
     """
-    fields: dict[
-        Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")], FieldModel
-    ]
+    fields: dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")], FieldModel]
 
 
 class TelemetryManifest(BaseModel):

@@ -28,6 +28,7 @@ __all__ = [
     "ManifestSet",
     "bundle_hash",
     "check_config",
+    "dump_bundle",
     "load_config",
 ]
 
@@ -71,11 +72,21 @@ class ManifestSet:
                 files.update({role: path / name for role, (name, _) in MANIFESTS.items()})
             elif path.name in _ROLE_BY_NAME:
                 files[_ROLE_BY_NAME[path.name]] = path
+            elif not path.exists():
+                problems.append(
+                    ConfigProblem(
+                        _display(path), 1, 1, RuleId.FILE_MISSING, "", "no such file or folder"
+                    )
+                )
             else:
                 known = ", ".join(sorted(_ROLE_BY_NAME))
                 problems.append(
                     ConfigProblem(
-                        _display(path), 1, 1, RuleId.FILE_UNKNOWN, "",
+                        _display(path),
+                        1,
+                        1,
+                        RuleId.FILE_UNKNOWN,
+                        "",
                         f"not a manifest file name (expected one of: {known}) or a folder",
                     )
                 )
@@ -135,7 +146,11 @@ class _Locator:
         doc, path = self.source(finding.path)
         mark = doc.locate(path, key=key)
         return ConfigProblem(
-            doc.display, mark.line, mark.column, finding.rule, json_pointer(path),
+            doc.display,
+            mark.line,
+            mark.column,
+            finding.rule,
+            json_pointer(path),
             note + finding.message,
         )
 
@@ -186,8 +201,9 @@ def check_config(
         def at(finding: Finding, key: bool, note: str, doc: SourceDoc = doc) -> ConfigProblem:
             mark = doc.locate(finding.path, key=key)
             pointer = json_pointer(finding.path)
-            return ConfigProblem(doc.display, mark.line, mark.column, finding.rule, pointer,
-                                 note + finding.message)
+            return ConfigProblem(
+                doc.display, mark.line, mark.column, finding.rule, pointer, note + finding.message
+            )
 
         result.problems.extend(_schema_problems(schemas, MANIFESTS[role][1], doc.data, at))
     if result.problems:
@@ -204,19 +220,29 @@ def check_config(
     known_tiers = list(tiers_doc["tiers"])
     base_locator = _Locator(docs)
     if tiers_doc["default_tier"] not in known_tiers:
-        result.problems.append(base_locator.problem(Finding(
-            RuleId.REF_TIER, ("default_tier",),
-            f"default tier {tiers_doc['default_tier']!r} is not defined "
-            f"(tiers: {', '.join(known_tiers)})",
-        )))
+        result.problems.append(
+            base_locator.problem(
+                Finding(
+                    RuleId.REF_TIER,
+                    ("default_tier",),
+                    f"default tier {tiers_doc['default_tier']!r} is not defined "
+                    f"(tiers: {', '.join(known_tiers)})",
+                )
+            )
+        )
     result.problems.extend(base_locator.problem(f) for f in run_rules(base))
 
     wanted = known_tiers if tier is None else [tier]
     if tier is not None and tier not in known_tiers:
-        result.problems.append(base_locator.problem(Finding(
-            RuleId.REF_TIER, ("tiers",),
-            f"unknown tier {tier!r} (tiers: {', '.join(known_tiers)})",
-        )))
+        result.problems.append(
+            base_locator.problem(
+                Finding(
+                    RuleId.REF_TIER,
+                    ("tiers",),
+                    f"unknown tier {tier!r} (tiers: {', '.join(known_tiers)})",
+                )
+            )
+        )
         wanted = []
     result.tiers = wanted
     for name in wanted:
@@ -237,23 +263,28 @@ def _build_tier(
     overrides = docs["tiers"].data["tiers"][tier]["overrides"]
     findings = check_overrides(tier, base, overrides, schemas.limit_at)
     if findings:
-        result.problems.extend(locator.problem(f, key=f.rule is RuleId.TIER_UNKNOWN_KEY)
-                               for f in findings)
+        result.problems.extend(
+            locator.problem(f, key=f.rule is RuleId.TIER_UNKNOWN_KEY) for f in findings
+        )
         return
     effective = apply_clamps(deep_merge(base, overrides))
     bundle = {"tier": tier, "config_hash": "", **effective}
     bundle["config_hash"] = bundle_hash(bundle)
     note = f"under tier {tier}: "
     schema_problems = _schema_problems(
-        schemas, BUNDLE_SCHEMA, bundle,
-        lambda f, key, n: locator.problem(f, key=key, note=n), note,
+        schemas,
+        BUNDLE_SCHEMA,
+        bundle,
+        lambda f, key, n: locator.problem(f, key=key, note=n),
+        note,
     )
     if schema_problems:
         result.problems.extend(schema_problems)
         return
     seen = {(p.file, p.line, p.rule, p.message) for p in result.problems}
     fresh = [
-        locator.problem(f, note=note) for f in run_rules(effective)
+        locator.problem(f, note=note)
+        for f in run_rules(effective)
         if (p := locator.problem(f)) and (p.file, p.line, p.rule, p.message) not in seen
     ]
     if fresh:
@@ -263,6 +294,12 @@ def _build_tier(
         from generated.config import ConfigBundle  # noqa: PLC0415 - see check_config
 
         result.bundles[tier] = ConfigBundle.model_validate(bundle)
+
+
+def dump_bundle(bundle: ConfigBundle) -> dict[str, Any]:
+    """The bundle as JSON data, as the schemas describe it (unset optionals left out)."""
+    data: dict[str, Any] = bundle.model_dump(mode="json", exclude_unset=True)
+    return data
 
 
 def _finish(result: CheckResult) -> CheckResult:

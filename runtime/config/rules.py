@@ -105,8 +105,7 @@ def degrade_layer(bundle: Bundle) -> Iterator[Finding]:
             yield Finding(
                 RuleId.MEDIA_DEGRADE_LAYER,
                 path,
-                f"degrade step of {name!r} goes to its best layer {target!r}; "
-                "it must step down",
+                f"degrade step of {name!r} goes to its best layer {target!r}; it must step down",
             )
 
 
@@ -150,7 +149,10 @@ def media_profile_refs(bundle: Bundle) -> Iterator[Finding]:
     random = bundle["limits"]["random"]
     for path, ref in (
         (("limits", "random", "media_profile"), random["media_profile"]),
-        (("limits", "random", "quarantine", "media_profile"), random["quarantine"]["media_profile"]),
+        (
+            ("limits", "random", "quarantine", "media_profile"),
+            random["quarantine"]["media_profile"],
+        ),
     ):
         if ref not in profiles:
             yield Finding(RuleId.REF_MEDIA_PROFILE, path, f"unknown media profile {ref!r}")
@@ -212,12 +214,12 @@ def transition_refs(bundle: Bundle) -> Iterator[Finding]:
             path: Path_ = ("modes", "modes", mode_name, "transitions", index, "to")
             if target not in modes:
                 yield Finding(
-                    RuleId.REF_TRANSITION, path, f"{mode_name!r} transitions to unknown mode {target!r}"
+                    RuleId.REF_TRANSITION,
+                    path,
+                    f"{mode_name!r} transitions to unknown mode {target!r}",
                 )
             elif target == mode_name:
-                yield Finding(
-                    RuleId.REF_TRANSITION, path, f"{mode_name!r} transitions to itself"
-                )
+                yield Finding(RuleId.REF_TRANSITION, path, f"{mode_name!r} transitions to itself")
 
 
 def unique_routes(bundle: Bundle) -> Iterator[Finding]:
@@ -299,7 +301,7 @@ def tiles_within_caps(bundle: Bundle) -> Iterator[Finding]:
                 f"thumbnail profile (got {ref!r}, kind {kind})",
             )
             continue
-        if ref in seen:
+        if ref is None or ref in seen:
             continue
         seen.add(ref)
         cap = profile["caps"]["max_per_viewer"]

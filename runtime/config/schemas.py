@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from runtime.config.problems import RuleId
@@ -64,7 +64,7 @@ class SchemaSet:
             self.documents[file.name] = json.loads(file.read_text(encoding="utf-8"))
         resources = []
         for name, contents in self.documents.items():
-            resource = Resource(contents=contents, specification=DRAFT202012)
+            resource = DRAFT202012.create_resource(contents)
             resources.append((contents.get("$id", name), resource))
         self.registry: Registry[Any] = Registry().with_resources(resources)
         self._validators: dict[str, Draft202012Validator] = {}
@@ -91,9 +91,11 @@ class SchemaSet:
     def _bundle_root(self) -> Any:
         return self.registry.resolver(base_uri=self.documents[BUNDLE_SCHEMA]["$id"])
 
-    def limit_at(self, path: tuple[str | int, ...]) -> Literal["ceiling", "floor"] | None | bool:
-        """The tightening direction of a bundle path: ``ceiling``/``floor``, ``None`` if
-        the value is not a limit, ``False`` if the path does not exist in the schema."""
+    def limit_at(self, path: tuple[str | int, ...]) -> Literal["ceiling", "floor"] | None:
+        """The tightening direction of a bundle path (``ceiling`` or ``floor``).
+
+        ``None`` when the value is not a limit or the schema has no such path.
+        """
         schema: Any = self.documents[BUNDLE_SCHEMA]
         resolver = self._bundle_root
         for part in path:
@@ -105,14 +107,16 @@ class SchemaSet:
             elif isinstance(schema.get("additionalProperties"), dict):
                 schema = schema["additionalProperties"]
             else:
-                return False
+                return None
             if schema is None:
-                return False
+                return None
         schema, _ = _deref(schema, resolver)
         if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
             schema, _ = _deref(schema["items"], resolver)
         value = schema.get(LIMIT_KEYWORD)
-        return value if value in ("ceiling", "floor") else None
+        if value == "ceiling":
+            return "ceiling"
+        return "floor" if value == "floor" else None
 
 
 def _violations(error: ValidationError) -> list[SchemaViolation]:

@@ -107,20 +107,26 @@ def load_yaml(file: Path, display: str) -> SourceDoc | ConfigProblem:
     except (OSError, UnicodeDecodeError) as exc:
         return ConfigProblem(display, 1, 1, RuleId.FILE_MISSING, "", f"cannot read file: {exc}")
     try:
-        tree = yaml.compose(text, Loader=_LOADER)  # noqa: S506 - a safe loader
+        tree = yaml.compose(text, Loader=_LOADER)
         doc.values[()] = Mark(1, 1)
         doc.data = _plain(tree, (), doc, SafeConstructor())
     except _DuplicateKeyError as exc:
         mark, first = exc.node.start_mark, exc.first.start_mark
         return ConfigProblem(
-            display, mark.line + 1, mark.column + 1, RuleId.YAML_DUPLICATE_KEY, "",
+            display,
+            mark.line + 1,
+            mark.column + 1,
+            RuleId.YAML_DUPLICATE_KEY,
+            "",
             f"duplicate key {exc.key!r} (first defined at line {first.line + 1})",
         )
     except yaml.MarkedYAMLError as exc:
         where = exc.problem_mark or exc.context_mark
         line, col = (where.line + 1, where.column + 1) if where is not None else (1, 1)
         detail = " ".join(str(x) for x in (exc.problem, exc.context) if x)
-        return ConfigProblem(display, line, col, RuleId.YAML_SYNTAX, "", f"malformed YAML: {detail}")
+        return ConfigProblem(
+            display, line, col, RuleId.YAML_SYNTAX, "", f"malformed YAML: {detail}"
+        )
     except yaml.YAMLError as exc:
         return ConfigProblem(display, 1, 1, RuleId.YAML_SYNTAX, "", f"malformed YAML: {exc}")
     return doc

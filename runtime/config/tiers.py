@@ -16,7 +16,7 @@ from runtime.config.rules import Finding
 __all__ = ["LimitLookup", "apply_clamps", "check_overrides", "deep_merge"]
 
 Path_ = tuple[str | int, ...]
-LimitLookup = Callable[[Path_], Literal["ceiling", "floor"] | None | bool]
+LimitLookup = Callable[[Path_], Literal["ceiling", "floor"] | None]
 
 
 def deep_merge(base: Any, override: Any) -> Any:
@@ -68,7 +68,7 @@ def _walk(
             yield from _walk(tier, base[key], value, child, limit_at)
         return
     direction = limit_at(path)
-    if direction is None or direction is False:
+    if direction is None:
         yield Finding(
             RuleId.TIER_NOT_A_LIMIT,
             path,
@@ -76,7 +76,6 @@ def _walk(
             "tighten limits",
         )
         return
-    assert isinstance(direction, str)
     if isinstance(base, list) and isinstance(override, list):
         yield from _walk_list(tier, base, override, path, direction)
         return

@@ -1,1 +1,5 @@
-__all__: list[str] = []
+"""Logs (structlog) and, as they land, metrics."""
+
+from runtime.observability.logging import configure_logging
+
+__all__ = ["configure_logging"]

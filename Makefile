@@ -1,0 +1,66 @@
+# Two commands on a fresh machine: `make run` and `make test`. Everything else
+# (the environment, uv, system packages such as ffmpeg) is bootstrapped here.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+BOOTSTRAP := .bootstrap
+VENV := .venv
+UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: help install system-deps run test lint format typecheck imports config-check generate drift check clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
+
+$(BOOTSTRAP)/bin/uv:
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/python -m pip install --quiet "uv==$(UV_VERSION)"
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+system-deps: ## Install system packages (ffmpeg) when absent
+	@bash ci/system-deps.sh
+
+install: $(VENV)/.synced system-deps ## Create .venv from the lock file and install system packages
+
+run: install ## Serve the platform on 127.0.0.1:8000 (vvtv up)
+	$(BIN)/vvtv up
+
+test: install ## Run the test suite (PostgreSQL-backed tests included)
+	@bash ci/ensure-postgres.sh
+	$(BIN)/pytest
+
+lint: install ## ruff check and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## Apply ruff fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## mypy --strict on codegen, runtime, lab, generated and the CLI
+	$(BIN)/mypy
+
+imports: install ## import-linter: the boundaries of DESIGN.md section 2
+	$(BIN)/lint-imports
+
+config-check: install ## Validate the manifests, every cost tier
+	$(BIN)/vvtv config validate
+
+generate: install ## Regenerate generated/ from the contracts
+	$(BIN)/vvtv codegen
+
+drift: install ## Exit 1 when generated/ is stale
+	$(BIN)/vvtv codegen --check
+
+check: test lint typecheck imports config-check drift ## Everything CI runs
+
+clean: ## Remove the environments and caches (var/ is kept)
+	rm -rf $(VENV) $(BOOTSTRAP) .mypy_cache .ruff_cache .pytest_cache .hypothesis

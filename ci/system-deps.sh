@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the system packages the platform runs with, only when absent.
+set -euo pipefail
+
+missing=()
+command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+echo "installing system packages: $packages"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "need root or sudo to install: $packages" >&2; exit 1; }
+  sudo="sudo"
+fi
+if command -v apt-get >/dev/null 2>&1; then
+  $sudo apt-get update -qq
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $packages
+elif command -v brew >/dev/null 2>&1; then
+  # shellcheck disable=SC2086
+  brew install $packages
+else
+  echo "no supported package manager; install by hand: $packages" >&2
+  exit 1
+fi

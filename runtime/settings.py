@@ -1,0 +1,44 @@
+"""Environment to typed settings (``VVTV_*`` variables)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["PROJECT_ROOT", "Settings"]
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class Settings(BaseSettings):
+    """Process settings; every field reads ``VVTV_<NAME>`` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="VVTV_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    database_url: str = Field(
+        default=f"sqlite:///{(PROJECT_ROOT / 'var' / 'vvtv.db').as_posix()}",
+        description="sqlite:///path (embedded default) or postgresql://user@host/db",
+    )
+    manifests_dir: Path = PROJECT_ROOT / "manifests"
+    schemas_dir: Path = PROJECT_ROOT / "contracts" / "manifests"
+    cost_tier: str | None = Field(
+        default=None, description="Cost tier to run under; the manifests' default_tier if unset"
+    )
+    ready_timeout_s: float = Field(default=2.0, gt=0, description="Database ping budget")
+    log_format: Literal["json", "console"] | None = Field(
+        default=None, description="json in prod, console elsewhere, unless set"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def effective_log_format(self) -> Literal["json", "console"]:
+        """JSON logs in production unless told otherwise."""
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env == "prod" else "console"

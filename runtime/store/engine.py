@@ -1,0 +1,62 @@
+"""Database engines for the embedded SQLite default and for PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+__all__ = ["create_engine", "display_url", "normalize_url", "ping"]
+
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+}
+
+
+def normalize_url(raw: str) -> URL:
+    """Map ``sqlite://`` and ``postgresql://`` URLs onto their async drivers."""
+    url = make_url(raw)
+    driver = _DRIVERS.get(url.drivername)
+    if driver is not None:
+        url = url.set(drivername=driver)
+    if url.drivername not in _DRIVERS.values():
+        raise ValueError(
+            f"unsupported database URL scheme {url.drivername!r}: use sqlite:/// or postgresql://"
+        )
+    return url
+
+
+def display_url(raw: str) -> str:
+    """The URL with any password hidden, for logs and banners."""
+    return make_url(raw).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(raw: str) -> AsyncEngine:
+    """An async engine for ``raw``; SQLite gets WAL and its folder created."""
+    url = normalize_url(raw)
+    if url.drivername.startswith("sqlite"):
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True)
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Round-trip one trivial query; raises when the database is unreachable."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))

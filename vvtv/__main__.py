@@ -1,0 +1,3 @@
+from vvtv.cli import main
+
+main()
