@@ -66,16 +66,17 @@ def _looser(direction: str, value: Any) -> st.SearchStrategy[Any] | None:
             return None if value else st.just(True)
         return None if not value else st.just(False)
     if isinstance(value, list):
-        # Loosen one step, keep the others as they are.
-        return (
-            st.integers(0, len(value) - 1).flatmap(
-                lambda i: _looser(direction, value[i]).map(  # type: ignore[union-attr]
-                    lambda v: [*value[:i], v, *value[i + 1 :]]
-                )
-            )
-            if any(_looser(direction, v) is not None for v in value)
-            else None
-        )
+        # Loosen one step that can be loosened, keep the others as they are.
+        steps = [i for i, v in enumerate(value) if _looser(direction, v) is not None]
+        if not steps:
+            return None
+
+        def loosen(i: int) -> st.SearchStrategy[Any]:
+            step = _looser(direction, value[i])
+            assert step is not None
+            return step.map(lambda v: [*value[:i], v, *value[i + 1 :]])
+
+        return st.sampled_from(steps).flatmap(loosen)
     if direction == "ceiling":
         return st.integers(int(value) + 1, int(value) * 2 + 10)
     return None if value <= 0 else st.integers(0, int(value) - 1)
