@@ -129,21 +129,33 @@ class _Locator:
             "telemetry": (docs["telemetry"], ()),
         }
 
-    def source(self, path: Path_) -> tuple[SourceDoc, Path_]:
-        if self.tier is not None:
-            tiers = self.docs["tiers"]
-            root: Path_ = ("tiers", self.tier, "overrides")
-            for end in range(len(path), 0, -1):
-                where = (*root, *path[:end])
-                if tiers.has(where) and (end == len(path) or not _is_mapping(tiers, where)):
-                    return tiers, (*where, *path[end:])
+    def _override(self, path: Path_) -> Path_ | None:
+        """Where in the tier's overrides ``path`` was set, if it was."""
+        if self.tier is None:
+            return None
+        tiers = self.docs["tiers"]
+        root: Path_ = ("tiers", self.tier, "overrides")
+        for end in range(len(path), 0, -1):
+            where = (*root, *path[:end])
+            # A replaced list or scalar covers everything below it.
+            if tiers.has(where) and (end == len(path) or not _is_mapping(tiers, where)):
+                return (*where, *path[end:])
+        return None
+
+    def source(self, finding: Finding) -> tuple[SourceDoc, Path_]:
+        """The file and path a finding is reported at: an override it involves, if any."""
+        for candidate in (finding.path, *finding.related):
+            where = self._override(candidate)
+            if where is not None:
+                return self.docs["tiers"], where
+        path = finding.path
         if not path or path[0] not in self.sections:
             return self.docs["tiers"], path
         doc, prefix = self.sections[str(path[0])]
         return doc, (*prefix, *path[1:])
 
     def problem(self, finding: Finding, *, key: bool = False, note: str = "") -> ConfigProblem:
-        doc, path = self.source(finding.path)
+        doc, path = self.source(finding)
         mark = doc.locate(path, key=key)
         return ConfigProblem(
             doc.display,

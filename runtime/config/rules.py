@@ -30,11 +30,16 @@ LIVE_PUBLIC = "live_public"
 
 @dataclass(frozen=True)
 class Finding:
-    """A rule violation at a bundle path."""
+    """A rule violation at a bundle path.
+
+    ``related`` names the other values the rule compared ``path`` with; when a
+    cost tier overrides one of them, the problem is reported at that override.
+    """
 
     rule: RuleId
     path: Path_
     message: str
+    related: tuple[Path_, ...] = ()
 
 
 Rule = Callable[[Bundle], Iterator[Finding]]
@@ -77,6 +82,7 @@ def layers_within_caps(bundle: Bundle) -> Iterator[Finding]:
                         (*base, "resolution", dim),
                         f"layer {layer['name']!r} of {name!r} has {dim} "
                         f"{layer['resolution'][dim]} above the cap {caps['resolution'][dim]}",
+                        (("media", "profiles", name, "caps", "resolution", dim),),
                     )
             for key in ("fps", "max_bitrate_kbps"):
                 if layer[key] > caps[key]:
@@ -85,6 +91,7 @@ def layers_within_caps(bundle: Bundle) -> Iterator[Finding]:
                         (*base, key),
                         f"layer {layer['name']!r} of {name!r} has {key} {layer[key]} "
                         f"above the cap {caps[key]}",
+                        (("media", "profiles", name, "caps", key),),
                     )
 
 
@@ -293,12 +300,12 @@ def tiles_within_caps(bundle: Bundle) -> Iterator[Finding]:
         if ref is not None and profile is None:
             continue  # reported by media_profile_refs
         if profile is None or profile["kind"] != "thumb":
-            kind = profile["kind"] if profile else "none"
+            got = f"{ref!r} of kind {profile['kind']}" if profile else "no media profile"
             yield Finding(
                 RuleId.PRESENCE_TILE_PROFILE,
                 path if ref is not None else path[:-1],
                 f"{placement['component']} in {mode_name!r} shows tiles, so it must play a "
-                f"thumbnail profile (got {ref!r}, kind {kind})",
+                f"thumbnail profile (got {got})",
             )
             continue
         if ref is None or ref in seen:
@@ -312,6 +319,7 @@ def tiles_within_caps(bundle: Bundle) -> Iterator[Finding]:
                     ("limits", "presence", "tiles_active", device),
                     f"{tiles[device]} active tiles on {device} exceed the {cap} streams "
                     f"per viewer that profile {ref!r} allows",
+                    (("media", "profiles", ref, "caps", "max_per_viewer"),),
                 )
 
 
@@ -324,6 +332,7 @@ def heartbeat_within_ttl(bundle: Bundle) -> Iterator[Finding]:
             ("limits", "presence", "heartbeat_interval_s"),
             f"heartbeat every {presence['heartbeat_interval_s']} s is not shorter than the "
             f"anti-ghost TTL of {presence['anti_ghost_ttl_s']} s",
+            (("limits", "presence", "anti_ghost_ttl_s"),),
         )
 
 
@@ -350,6 +359,7 @@ def quarantine_stricter(bundle: Bundle) -> Iterator[Finding]:
             ("limits", "random", "quarantine", "max_matches_per_hour"),
             f"quarantine allows {quarantine['max_matches_per_hour']} matches per hour, more "
             f"than the {random['max_matches_per_hour']} everyone else gets",
+            (("limits", "random", "max_matches_per_hour"),),
         )
     profile = _profiles(bundle).get(quarantine["media_profile"])
     if profile is None:
@@ -370,6 +380,7 @@ def quarantine_stricter(bundle: Bundle) -> Iterator[Finding]:
                 (*base, *sub),
                 f"quarantine {key} {value} is above the {cap} of profile "
                 f"{quarantine['media_profile']!r}",
+                (("media", "profiles", quarantine["media_profile"], "caps", *sub),),
             )
 
 
@@ -414,6 +425,7 @@ def telemetry_rules(bundle: Bundle) -> Iterator[Finding]:
             ("telemetry", "sampling", "qos_incident_rate"),
             f"incident sampling {sampling['qos_incident_rate']} is below the default "
             f"{sampling['qos_default_rate']}",
+            (("telemetry", "sampling", "qos_default_rate"),),
         )
 
 

@@ -111,12 +111,21 @@ def _walk_list(
 
 
 def apply_clamps(bundle: dict[str, Any]) -> dict[str, Any]:
-    """Clamp layers and quarantine caps to their profile's caps; clamps only reduce."""
+    """Bring what depends on a lowered limit down with it; clamps only reduce.
+
+    Layers follow their profile's caps, and quarantine follows both its profile's
+    caps and the general match rate, so a tier that tightens one value never has
+    to repeat it everywhere it bounds.
+    """
     out = copy.deepcopy(bundle)
     profiles = out["media"]["profiles"]
     for profile in profiles.values():
         _clamp_video(profile["layers"], profile["caps"])
-    quarantine = out["limits"]["random"]["quarantine"]
+    random = out["limits"]["random"]
+    quarantine = random["quarantine"]
+    quarantine["max_matches_per_hour"] = min(
+        quarantine["max_matches_per_hour"], random["max_matches_per_hour"]
+    )
     profile = profiles.get(quarantine["media_profile"])
     if profile is not None:
         _clamp_video([quarantine["caps"]], profile["caps"])

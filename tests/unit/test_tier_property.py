@@ -156,3 +156,19 @@ def test_raise_message_names_key_and_both_values() -> None:
     )
     assert finding.message.startswith("tier COST_X raises limits.random.max_matches_per_hour")
     assert "from 60 to 80" in finding.message
+
+
+def test_clamps_bring_dependent_values_down_with_a_tier() -> None:
+    overrides = {
+        "limits": {"random": {"max_matches_per_hour": 10}},
+        "media": {"profiles": {"call_random_fast": {"caps": {"fps": 12}}}},
+    }
+    assert check_overrides("T", BASE, overrides, SCHEMAS.limit_at) == []
+    merged = apply_clamps(deep_merge(BASE, overrides))
+    random = merged["limits"]["random"]
+    assert random["quarantine"]["max_matches_per_hour"] == 10
+    assert random["quarantine"]["caps"]["fps"] == 12
+    layers = merged["media"]["profiles"]["call_random_fast"]["layers"]
+    assert [layer["fps"] for layer in layers] == [12, 12]
+    # The base itself is never modified.
+    assert BASE["limits"]["random"]["quarantine"]["max_matches_per_hour"] == 20
