@@ -8,50 +8,23 @@ from __future__ import annotations
 import json
 import signal
 import sys
-from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
 
-import typer
+import click
 
-__all__ = ["app", "main"]
-
-app = typer.Typer(
-    name="vvtv",
-    help="Voulezvous platform: contracts toolkit, live-video services and the 24/7 channel.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-config_app = typer.Typer(
-    help="Check and inspect the manifests (media profiles, modes, cost tiers, telemetry).",
-    no_args_is_help=True,
-)
-app.add_typer(config_app, name="config")
+__all__ = ["cli", "main"]
 
 
-class OutputFormat(StrEnum):
-    """Output formats for ``config show``."""
-
-    json = "json"
-    yaml = "yaml"
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 110})
+def cli() -> None:
+    """Voulezvous platform: contracts toolkit, live-video services and the 24/7 channel."""
 
 
-class ReportFormat(StrEnum):
-    """Output formats for ``config validate``."""
-
-    text = "text"
-    json = "json"
-
-
-@app.command()
-def up(
-    host: Annotated[str | None, typer.Option(help="Address to bind (VVTV_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to bind (VVTV_PORT).")] = None,
-    tier: Annotated[
-        str | None, typer.Option(help="Cost tier to run under (VVTV_COST_TIER).")
-    ] = None,
-) -> None:
+@cli.command()
+@click.option("--host", help="Address to bind (default VVTV_HOST or 127.0.0.1).")
+@click.option("--port", type=int, help="Port to bind (default VVTV_PORT or 8000).")
+@click.option("--tier", help="Cost tier to run under (default VVTV_COST_TIER or the manifests').")
+def up(host: str | None, port: int | None, tier: str | None) -> None:
     """Serve everything on the embedded default (SQLite) until Ctrl-C or SIGTERM."""
     import uvicorn  # noqa: PLC0415
 
@@ -64,20 +37,20 @@ def up(
     asgi = build_app(settings)
     runtime = asgi.state.runtime
     base = f"http://{settings.host}:{settings.port}"
-    typer.echo(f"vvtv up ({settings.env})")
-    typer.echo(f"  serving      {base}")
-    typer.echo(f"  liveness     {base}/health/live")
-    typer.echo(f"  readiness    {base}/health/ready")
-    typer.echo(f"  database     {display_url(settings.database_url)}")
-    typer.echo(f"  manifests    {settings.manifests_dir}")
+    click.echo(f"vvtv up ({settings.env})")
+    click.echo(f"  serving      {base}")
+    click.echo(f"  liveness     {base}/health/live")
+    click.echo(f"  readiness    {base}/health/ready")
+    click.echo(f"  database     {display_url(settings.database_url)}")
+    click.echo(f"  manifests    {settings.manifests_dir}")
     if runtime.config is not None:
-        typer.echo(f"  cost tier    {runtime.config.tier} ({runtime.config.config_hash})")
+        click.echo(f"  cost tier    {runtime.config.tier} ({runtime.config.config_hash})")
     else:
-        typer.echo(
+        click.echo(
             f"  config       INVALID: {len(runtime.config_problems)} problem(s); "
             "run `vvtv config validate`"
         )
-    typer.echo("  stop with    Ctrl-C (or SIGTERM)")
+    click.echo("  stop with    Ctrl-C (or SIGTERM)")
     server = uvicorn.Server(
         uvicorn.Config(
             asgi,
@@ -94,19 +67,20 @@ def up(
         signal.signal(signum, lambda *_: None)
     server.run()
     if not server.started:
-        raise typer.Exit(1)
-    typer.echo("vvtv stopped")
+        sys.exit(1)
+    click.echo("vvtv stopped")
 
 
-@app.command()
-def codegen(
-    check: Annotated[
-        bool, typer.Option("--check", help="Exit 1 with a diff when generated/ is stale.")
-    ] = False,
-    root: Annotated[
-        Path, typer.Option(help="Project root holding contracts/ and generated/.")
-    ] = Path(),
-) -> None:
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 with a diff when generated/ is stale.")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Project root holding contracts/ and generated/.",
+)
+def codegen(check: bool, root: Path) -> None:
     """Generate code from the contracts into generated/ (the single entry point)."""
     import codegen as gen  # noqa: PLC0415
 
@@ -114,69 +88,79 @@ def codegen(
         if check:
             drift = gen.check(root)
             if drift.clean:
-                typer.echo("generated/ is up to date with the contracts")
+                click.echo("generated/ is up to date with the contracts")
                 return
             sys.stdout.write(drift.diff)
-            typer.echo(
+            click.echo(
                 f"\ngenerated/ is stale in {len(drift.changed)} file(s); "
                 "fix with: vvtv codegen (or make generate)",
                 err=True,
             )
-            raise typer.Exit(1)
+            sys.exit(1)
         changed = gen.write(root)
     except gen.CodegenError as exc:
-        typer.echo(f"codegen error: {exc}", err=True)
-        raise typer.Exit(2) from exc
+        click.echo(f"codegen error: {exc}", err=True)
+        sys.exit(2)
     for path in changed:
-        typer.echo(f"wrote {path.as_posix()}")
-    typer.echo(f"{len(changed)} file(s) changed")
+        click.echo(f"wrote {path.as_posix()}")
+    click.echo(f"{len(changed)} file(s) changed")
 
 
-@config_app.command("validate")
-def config_validate(
-    paths: Annotated[
-        list[Path] | None,
-        typer.Argument(help="Manifest files or folders; the rest come from manifests/."),
-    ] = None,
-    tier: Annotated[
-        str | None, typer.Option(help="Check only this cost tier (default: every tier).")
-    ] = None,
-    fmt: Annotated[
-        ReportFormat, typer.Option("--format", help="Report format.")
-    ] = ReportFormat.text,
-) -> None:
-    """Report every problem at once (file:line:column, pointer, rule id); exit 1 on any."""
+@cli.group()
+def config() -> None:
+    """Check and inspect the manifests (media profiles, modes, cost tiers, telemetry)."""
+
+
+@config.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--tier", help="Check only this cost tier (default: every tier).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
+def config_validate(paths: tuple[Path, ...], tier: str | None, fmt: str) -> None:
+    """Report every problem at once (file:line:column, rule id, sentence, JSON pointer).
+
+    PATHS are manifest files or folders; the manifests not given come from manifests/.
+    Exits 1 on any problem, 0 otherwise.
+    """
     from runtime.config import check_config  # noqa: PLC0415
 
-    result = check_config(paths or [], tier=tier, build=False)
-    if fmt is ReportFormat.json:
+    result = check_config(paths, tier=tier, build=False)
+    if fmt == "json":
         report = {
             "ok": result.ok,
             "tiers": result.tiers,
             "problems": [p.as_dict() for p in result.problems],
         }
-        typer.echo(json.dumps(report, indent=2))
+        click.echo(json.dumps(report, indent=2))
     else:
         for problem in result.problems:
-            typer.echo(problem.render())
+            click.echo(problem.render())
         if result.ok:
-            typer.echo(f"ok: manifests valid for tier(s) {', '.join(result.tiers)}")
+            click.echo(f"ok: manifests valid for tier(s) {', '.join(result.tiers)}")
         else:
-            typer.echo(f"{len(result.problems)} problem(s)", err=True)
+            click.echo(f"{len(result.problems)} problem(s)", err=True)
     if not result.ok:
-        raise typer.Exit(1)
+        sys.exit(1)
 
 
-@config_app.command("show")
-def config_show(
-    tier: Annotated[
-        str | None, typer.Option(help="Cost tier (default: the manifests' default_tier).")
-    ] = None,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="Output format.")
-    ] = OutputFormat.yaml,
-) -> None:
-    """Print the effective configuration bundle for a tier."""
+@config.command("show")
+@click.option("--tier", help="Cost tier (default: the manifests' default_tier).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
+def config_show(tier: str | None, fmt: str) -> None:
+    """Print the effective configuration bundle of a cost tier."""
     import yaml  # noqa: PLC0415
 
     from runtime.config import ConfigError, dump_bundle, load_config  # noqa: PLC0415
@@ -185,16 +169,16 @@ def config_show(
         bundle = load_config(tier)
     except ConfigError as exc:
         for problem in exc.problems:
-            typer.echo(problem.render(), err=True)
-        typer.echo(f"{len(exc.problems)} problem(s); nothing to show", err=True)
-        raise typer.Exit(1) from exc
+            click.echo(problem.render(), err=True)
+        click.echo(f"{len(exc.problems)} problem(s); nothing to show", err=True)
+        sys.exit(1)
     data = dump_bundle(bundle)
-    if fmt is OutputFormat.json:
-        typer.echo(json.dumps(data, indent=2))
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
     else:
-        typer.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+        click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
 
 
 def main() -> None:
     """Console entry point."""
-    app()
+    cli()

@@ -7,9 +7,9 @@ import shutil
 from pathlib import Path
 
 import yaml
-from typer.testing import CliRunner
+from click.testing import CliRunner
 
-from vvtv.cli import app
+from vvtv.cli import cli as app
 
 runner = CliRunner()
 
