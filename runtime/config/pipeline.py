@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -155,16 +156,19 @@ class _Locator:
         return doc, (*prefix, *path[1:])
 
     def problem(self, finding: Finding, *, key: bool = False, note: str = "") -> ConfigProblem:
+        """The finding as a problem located where it was written."""
         doc, path = self.source(finding)
-        mark = doc.locate(path, key=key)
-        return ConfigProblem(
-            doc.display,
-            mark.line,
-            mark.column,
-            finding.rule,
-            json_pointer(path),
-            note + finding.message,
-        )
+        return _at(doc, path, finding, key=key, note=note)
+
+
+def _at(
+    doc: SourceDoc, path: Path_, finding: Finding, *, key: bool = False, note: str = ""
+) -> ConfigProblem:
+    mark = doc.locate(path, key=key)
+    pointer = json_pointer(path)
+    return ConfigProblem(
+        doc.display, mark.line, mark.column, finding.rule, pointer, note + finding.message
+    )
 
 
 def _is_mapping(doc: SourceDoc, path: Path_) -> bool:
@@ -175,13 +179,12 @@ def _is_mapping(doc: SourceDoc, path: Path_) -> bool:
 
 
 def _schema_problems(
-    schemas: SchemaSet, schema: str, data: Any, doc_locate: Any, note: str = ""
+    schemas: SchemaSet, schema: str, data: Any, locate: Callable[[Finding, bool], ConfigProblem]
 ) -> list[ConfigProblem]:
-    problems = []
-    for violation in schemas.violations(schema, data):
-        finding = Finding(violation.rule, violation.path, violation.message)
-        problems.append(doc_locate(finding, violation.about_key, note))
-    return problems
+    return [
+        locate(Finding(v.rule, v.path, v.message), v.about_key)
+        for v in schemas.violations(schema, data)
+    ]
 
 
 def check_config(
@@ -209,15 +212,8 @@ def check_config(
         else:
             docs[role] = loaded
     for role, doc in docs.items():
-
-        def at(finding: Finding, key: bool, note: str, doc: SourceDoc = doc) -> ConfigProblem:
-            mark = doc.locate(finding.path, key=key)
-            pointer = json_pointer(finding.path)
-            return ConfigProblem(
-                doc.display, mark.line, mark.column, finding.rule, pointer, note + finding.message
-            )
-
-        result.problems.extend(_schema_problems(schemas, MANIFESTS[role][1], doc.data, at))
+        locate = partial(lambda d, f, key: _at(d, f.path, f, key=key), doc)
+        result.problems.extend(_schema_problems(schemas, MANIFESTS[role][1], doc.data, locate))
     if result.problems:
         return _finish(result)
 
@@ -284,20 +280,17 @@ def _build_tier(
     bundle["config_hash"] = bundle_hash(bundle)
     note = f"under tier {tier}: "
     schema_problems = _schema_problems(
-        schemas,
-        BUNDLE_SCHEMA,
-        bundle,
-        lambda f, key, n: locator.problem(f, key=key, note=n),
-        note,
+        schemas, BUNDLE_SCHEMA, bundle, lambda f, key: locator.problem(f, key=key, note=note)
     )
     if schema_problems:
         result.problems.extend(schema_problems)
         return
-    seen = {(p.file, p.line, p.rule, p.message) for p in result.problems}
+    # A problem the base already has is reported once, not again for every tier.
+    reported = set(result.problems)
     fresh = [
         locator.problem(f, note=note)
         for f in run_rules(effective)
-        if (p := locator.problem(f)) and (p.file, p.line, p.rule, p.message) not in seen
+        if locator.problem(f) not in reported
     ]
     if fresh:
         result.problems.extend(fresh)
