@@ -101,6 +101,7 @@ class CheckResult:
     problems: list[ConfigProblem] = field(default_factory=list)
     bundles: dict[str, ConfigBundle] = field(default_factory=dict)
     tiers: list[str] = field(default_factory=list)
+    default_tier: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -226,6 +227,7 @@ def check_config(
         "telemetry": docs["telemetry"].data,
     }
     known_tiers = list(tiers_doc["tiers"])
+    result.default_tier = tiers_doc["default_tier"]
     base_locator = _Locator(docs)
     if tiers_doc["default_tier"] not in known_tiers:
         result.problems.append(
@@ -319,15 +321,17 @@ def load_config(
     manifests_dir: Path | None = None,
     schemas_dir: Path | None = None,
 ) -> ConfigBundle:
-    """The effective bundle for ``tier`` (the manifests' default tier when ``None``)."""
-    if tier is None:
-        manifests, _ = ManifestSet.resolve((), manifests_dir)
-        loaded = load_yaml(manifests.files["tiers"], _display(manifests.files["tiers"]))
-        if isinstance(loaded, ConfigProblem):
-            raise ConfigError([loaded])
-        default = loaded.data.get("default_tier") if isinstance(loaded.data, dict) else None
-        tier = str(default) if default else None
-    result = check_config(tier=tier, manifests_dir=manifests_dir, schemas_dir=schemas_dir)
-    if not result.ok or tier is None or tier not in result.bundles:
+    """The effective bundle for ``tier`` (the manifests' default tier when ``None``).
+
+    Every tier is checked, not only the one in use: a broken emergency tier must
+    not wait for the emergency to be found.
+    """
+    result = check_config(manifests_dir=manifests_dir, schemas_dir=schemas_dir)
+    chosen = tier or result.default_tier
+    if not result.ok or chosen is None:
         raise ConfigError(result.problems)
-    return result.bundles[tier]
+    if chosen not in result.bundles:
+        # Only an unknown tier gets here; the targeted check reports it, located.
+        unknown = check_config(tier=chosen, manifests_dir=manifests_dir, schemas_dir=schemas_dir)
+        raise ConfigError(unknown.problems)
+    return result.bundles[chosen]
