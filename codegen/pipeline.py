@@ -12,8 +12,9 @@ from pathlib import Path
 
 from codegen.config_models import render_config_models
 from codegen.errors import CodegenError
+from codegen.openapi.target import render_openapi
 
-__all__ = ["GENERATED_DIR", "Drift", "check", "render", "write"]
+__all__ = ["GENERATED_DIR", "Drift", "check", "format_files", "render", "write"]
 
 GENERATED_DIR = Path("generated")
 
@@ -25,7 +26,7 @@ __all__: list[str] = []
 
 # Each target renders a set of files from the contracts; the next targets
 # (models, routers, SDK, event validators) join this tuple.
-_TARGETS: tuple[Callable[[Path], dict[Path, str]], ...] = (render_config_models,)
+_TARGETS: tuple[Callable[[Path], dict[Path, str]], ...] = (render_config_models, render_openapi)
 
 
 def render(root: Path) -> dict[Path, str]:
@@ -33,10 +34,10 @@ def render(root: Path) -> dict[Path, str]:
     files: dict[Path, str] = {GENERATED_DIR / "__init__.py": _ROOT_INIT}
     for target in _TARGETS:
         files.update(target(root))
-    return _format(root, dict(sorted(files.items())))
+    return format_files(root, dict(sorted(files.items())))
 
 
-def _format(root: Path, files: dict[Path, str]) -> dict[Path, str]:
+def format_files(root: Path, files: dict[Path, str]) -> dict[Path, str]:
     """Format with the project's own ruff settings, so `ruff format .` is a no-op on output."""
     config = root / "pyproject.toml"
     with tempfile.TemporaryDirectory(prefix="vvtv-format-") as tmp:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import copy
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import unquote
 
 import yaml
 
 from codegen.errors import CodegenError
 
-__all__ = ["bundle", "load_document"]
+__all__ = ["Bundle", "bundle", "load_document"]
 
 
 def _read(path: Path) -> Any:
@@ -111,7 +111,14 @@ class _Bundler:
         return f"#/components/schemas/{name}"
 
 
-def bundle(path: Path) -> dict[str, Any]:
+class Bundle(NamedTuple):
+    """A self-contained document and every file it was made from."""
+
+    document: dict[str, Any]
+    files: tuple[Path, ...]
+
+
+def bundle(path: Path) -> Bundle:
     """The document at ``path`` with every external ``$ref`` inlined as a component."""
     root = load_document(path)
     bundler = _Bundler(path, root)
@@ -119,4 +126,4 @@ def bundle(path: Path) -> dict[str, Any]:
     if bundler.schemas:
         schemas = out.setdefault("components", {}).setdefault("schemas", {})
         schemas.update(bundler.schemas)
-    return out
+    return Bundle(out, tuple(sorted(bundler.files)))

@@ -21,6 +21,9 @@ class Param:
     annotation: str
     default: str | None
     description: str
+    security: bool = False
+    """A header a security scheme sets and checks (a signature, a timestamp): auth hooks
+    and guards own it, so handlers and SDK methods never take it as an argument."""
 
 
 @dataclass(frozen=True)
@@ -90,10 +93,19 @@ class Operation:
         return tuple(r for r in self.replies if r.is_error)
 
     @property
+    def arguments(self) -> tuple[Param, ...]:
+        """Parameters handlers and SDK methods take (security headers left out)."""
+        return tuple(p for p in self.params if not p.security)
+
+    @property
     def idempotency_key(self) -> Param | None:
         """The ``Idempotency-Key`` header parameter, when the operation takes one."""
         return next(
-            (p for p in self.params if p.location == "header" and p.name.lower() == "idempotency-key"),
+            (
+                p
+                for p in self.params
+                if p.location == "header" and p.name.lower() == "idempotency-key"
+            ),
             None,
         )
 

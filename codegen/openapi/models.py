@@ -30,7 +30,6 @@ _OPTIONS = [
     "--use-title-as-name",
     "--use-double-quotes",
     "--strict-nullable",
-    "--collapse-root-models",
     "--use-type-alias",
     "--enum-field-as-literal", "all",
     "--disable-timestamp",

@@ -62,8 +62,10 @@ def _refs(schema: Any) -> Iterator[str]:
 
 
 def _is_object(schema: Any) -> bool:
-    return isinstance(schema, dict) and "$ref" not in schema and (
-        schema.get("type") == "object" or "properties" in schema
+    return (
+        isinstance(schema, dict)
+        and "$ref" not in schema
+        and (schema.get("type") == "object" or "properties" in schema)
     )
 
 
@@ -102,7 +104,9 @@ class _Normalizer:
             for index, sub in enumerate(options):
                 if _is_object(sub):
                     title = sub.get("title")
-                    options[index] = self.hoist(sub, class_name(title) if title else f"{key}{index + 1}")
+                    options[index] = self.hoist(
+                        sub, class_name(title) if title else f"{key}{index + 1}"
+                    )
 
     # -- readOnly / writeOnly -------------------------------------------------
     def split_read_write(self, roots: dict[str, set[str]]) -> dict[tuple[str, str], str]:
@@ -207,8 +211,8 @@ def _deref(doc: dict[str, Any], node: Any, where: str) -> Any:
         if not ref.startswith("#/"):
             raise CodegenError(f"{where}: external $ref {ref!r} was not bundled")
         target: Any = doc
-        for part in ref[2:].split("/"):
-            part = part.replace("~1", "/").replace("~0", "~")
+        for raw in ref[2:].split("/"):
+            part = raw.replace("~1", "/").replace("~0", "~")
             if not isinstance(target, dict) or part not in target:
                 raise CodegenError(f"{where}: $ref {ref!r} does not resolve")
             target = target[part]
@@ -260,11 +264,27 @@ def _json_content(content: dict[str, Any], where: str) -> tuple[str, Any] | None
     return content_type, media["schema"]
 
 
-def normalize(doc: dict[str, Any], name: str, contract_hash: str) -> Api:
-    """Normalize a bundled OpenAPI 3.0/3.1 document into the IR."""
-    n = _Normalizer(doc, name)
-    raw_ops: list[tuple[str, str, dict[str, Any], list[Any]]] = []
-    for path, item in (n.doc.get("paths") or {}).items():
+_RawOp = tuple[str, str, dict[str, Any], list[Any]]
+
+
+def _security_headers(doc: dict[str, Any]) -> set[str]:
+    """Header names the security schemes own: API keys, signatures, their timestamps."""
+    names: set[str] = set()
+    for scheme in (doc.get("components", {}).get("securitySchemes") or {}).values():
+        if not isinstance(scheme, dict):
+            continue
+        if scheme.get("type") == "apiKey" and scheme.get("in") == "header":
+            names.add(str(scheme.get("name", "")).lower())
+        if scheme.get("type") == "http":
+            names.add("authorization")
+        signature = scheme.get("x-vvtv-signature") or {}
+        names.update(str(h).lower() for h in (signature.get("headers") or {}).values())
+    return names
+
+
+def _raw_operations(doc: dict[str, Any]) -> list[_RawOp]:
+    raw_ops: list[_RawOp] = []
+    for path, item in (doc.get("paths") or {}).items():
         if not isinstance(item, dict):
             raise CodegenError(f"#/paths/{path}: path item must be an object")
         if "$ref" in item:
@@ -275,8 +295,11 @@ def normalize(doc: dict[str, Any], name: str, contract_hash: str) -> Api:
         for method in METHODS:
             if method in item:
                 raw_ops.append((path, method, item[method], item.get("parameters", [])))
+    return raw_ops
 
-    # Hoist inline bodies and response schemas under names the IR can point at.
+
+def _hoist_operation_schemas(n: _Normalizer, raw_ops: list[_RawOp]) -> dict[str, set[str]]:
+    """Name inline bodies and response schemas; return the request/response roots."""
     roots: dict[str, set[str]] = {"request": set(), "response": set()}
     ids: set[str] = set()
     for path, method, op, _ in raw_ops:
@@ -295,118 +318,135 @@ def normalize(doc: dict[str, Any], name: str, contract_hash: str) -> Api:
             media = body["content"][found[0]]
             media["schema"] = n.hoist(media["schema"], class_name(op_id) + "Body")
             roots["request"].update(_refs(media["schema"]))
-        for status, response in (op.get("responses") or {}).items():
-            response = _deref(n.doc, response, f"{where}/responses/{status}")
+        for status, raw in (op.get("responses") or {}).items():
+            response = _deref(n.doc, raw, f"{where}/responses/{status}")
             found = _json_content(response.get("content") or {}, f"{where}/responses/{status}")
             if found is not None:
                 media = response["content"][found[0]]
                 media["schema"] = n.hoist(media["schema"], class_name(op_id) + f"{status}Response")
                 roots["response"].update(_refs(media["schema"]))
-    for key in list(n.schemas):
-        n.hoist_nested(key)
-    mapping = n.split_read_write(roots)
-    classes = n.assign_class_names()
+    return roots
 
-    def model_for(schema: Any, ctx: str, where: str) -> str:
+
+class _Builder:
+    """Turns raw operations into IR operations once names are settled."""
+
+    def __init__(
+        self, n: _Normalizer, mapping: dict[tuple[str, str], str], classes: dict[str, str]
+    ):
+        self.n, self.mapping, self.classes = n, mapping, classes
+        self.global_security = n.doc.get("security", [])
+        self.security_headers = _security_headers(n.doc)
+
+    def model_for(self, schema: Any, ctx: str, where: str) -> str:
         ref = _ref_name(schema)
         if ref is None:
-            resolved = _deref(n.doc, schema, where)
+            resolved = _deref(self.n.doc, schema, where)
             if isinstance(resolved, dict) and not resolved:
                 return "Any"
             raise CodegenError(f"{where}: schema cannot be expressed as a model")
-        return classes[mapping.get((ref, ctx), ref)]
+        return self.classes[self.mapping.get((ref, ctx), ref)]
 
-    operations: list[Operation] = []
-    declared_tags = {t["name"]: t for t in n.doc.get("tags", []) if isinstance(t, dict)}
-    used_tags: list[str] = []
-    global_security = n.doc.get("security", [])
-    for path, method, op, shared in raw_ops:
+    def param(self, raw: Any, where: str) -> Param:
+        param = _deref(self.n.doc, raw, where)
+        location = param.get("in")
+        if location not in ("path", "query", "header"):
+            raise CodegenError(f"{where}: parameters in {location!r} are not supported")
+        if "content" in param or param.get("style") not in (None, "simple", "form"):
+            raise CodegenError(f"{where}: parameter serialization is not supported")
+        schema = _deref(self.n.doc, param.get("schema", {}), where + "/schema")
+        return Param(
+            name=param["name"],
+            py_name=snake(param["name"]),
+            location=location,
+            required=bool(param.get("required", location == "path")),
+            annotation=_annotation(self.n.doc, param.get("schema", {}), where + "/schema"),
+            default=repr(schema["default"]) if "default" in schema else None,
+            description=str(param.get("description", "")),
+            security=location == "header" and param["name"].lower() in self.security_headers,
+        )
+
+    def body(self, op: dict[str, Any], where: str) -> Body | None:
+        body = _deref(self.n.doc, op.get("requestBody"), where + "/requestBody")
+        if not body:
+            return None
+        content_type = next(iter(body["content"]))
+        return Body(
+            model=self.model_for(body["content"][content_type]["schema"], "request", where),
+            required=bool(body.get("required", False)),
+            description=str(body.get("description", "")),
+        )
+
+    def reply(self, status: str, raw: Any, where: str) -> Reply:
+        if not str(status).isdigit():
+            raise CodegenError(f"{where}: only explicit status codes are supported")
+        response = _deref(self.n.doc, raw, where)
+        content = response.get("content") or {}
+        content_type = next(iter(content), None)
+        model = None
+        if content_type is not None:
+            model = self.model_for(content[content_type]["schema"], "response", where)
+        return Reply(
+            status=int(status),
+            model=model,
+            content_type=content_type,
+            headers=tuple(sorted(response.get("headers") or {})),
+            description=str(response.get("description", "")),
+        )
+
+    def operation(self, path: str, method: str, op: dict[str, Any], shared: list[Any]) -> Operation:
         where = f"#/paths/{path}/{method}"
         tags = op.get("tags") or []
         if len(tags) != 1:
             raise CodegenError(f"{where}: operation needs exactly one tag (has {len(tags)})")
-        tag = tags[0]
-        if tag not in used_tags:
-            used_tags.append(tag)
         params: dict[tuple[str, str], Param] = {}
         for index, raw in enumerate([*shared, *(op.get("parameters") or [])]):
-            pwhere = f"{where}/parameters/{index}"
-            param = _deref(n.doc, raw, pwhere)
-            location = param.get("in")
-            if location not in ("path", "query", "header"):
-                raise CodegenError(f"{pwhere}: parameters in {location!r} are not supported")
-            if "content" in param or param.get("style") not in (None, "simple", "form"):
-                raise CodegenError(f"{pwhere}: parameter serialization is not supported")
-            required = bool(param.get("required", location == "path"))
-            schema = _deref(n.doc, param.get("schema", {}), pwhere + "/schema")
-            default = repr(schema["default"]) if "default" in schema else None
-            params[(location, param["name"])] = Param(
-                name=param["name"],
-                py_name=snake(param["name"]),
-                location=location,
-                required=required,
-                annotation=_annotation(n.doc, param.get("schema", {}), pwhere + "/schema"),
-                default=default,
-                description=str(param.get("description", "")),
-            )
-        body_ir: Body | None = None
-        body = _deref(n.doc, op.get("requestBody"), where + "/requestBody")
-        if body:
-            content_type = next(iter(body["content"]))
-            schema = body["content"][content_type]["schema"]
-            body_ir = Body(
-                model=model_for(schema, "request", where + "/requestBody"),
-                required=bool(body.get("required", False)),
-                description=str(body.get("description", "")),
-            )
-        replies: list[Reply] = []
-        for status, response in (op.get("responses") or {}).items():
-            rwhere = f"{where}/responses/{status}"
-            if not str(status).isdigit():
-                raise CodegenError(f"{rwhere}: only explicit status codes are supported")
-            response = _deref(n.doc, response, rwhere)
-            content = response.get("content") or {}
-            content_type = next(iter(content), None)
-            model = None
-            if content_type is not None:
-                model = model_for(content[content_type]["schema"], "response", rwhere)
-            replies.append(
-                Reply(
-                    status=int(status),
-                    model=model,
-                    content_type=content_type,
-                    headers=tuple(sorted(response.get("headers") or {})),
-                    description=str(response.get("description", "")),
-                )
-            )
+            param = self.param(raw, f"{where}/parameters/{index}")
+            params[(param.location, param.name)] = param
+        replies = [
+            self.reply(status, raw, f"{where}/responses/{status}")
+            for status, raw in (op.get("responses") or {}).items()
+        ]
         if not any(200 <= r.status < 300 for r in replies):
             raise CodegenError(f"{where}/responses: no 2xx response")
-        security = op.get("security", global_security)
+        security = op.get("security", self.global_security)
         pagination = op.get("x-vvtv-pagination")
-        operations.append(
-            Operation(
-                operation_id=snake(op["operationId"]),
-                method=method.upper(),
-                path=path,
-                tag=tag,
-                summary=str(op.get("summary", "")),
-                description=str(op.get("description", "")),
-                params=tuple(sorted(params.values(), key=lambda p: (not p.required, p.location))),
-                body=body_ir,
-                replies=tuple(sorted(replies, key=lambda r: r.status)),
-                security=tuple(tuple(sorted(alt)) for alt in security),
-                pagination=Pagination(**pagination) if pagination else None,
-                deprecated=bool(op.get("deprecated", False)),
-            )
+        return Operation(
+            operation_id=snake(op["operationId"]),
+            method=method.upper(),
+            path=path,
+            tag=tags[0],
+            summary=str(op.get("summary", "")),
+            description=str(op.get("description", "")),
+            params=tuple(sorted(params.values(), key=lambda p: (not p.required, p.location))),
+            body=self.body(op, where),
+            replies=tuple(sorted(replies, key=lambda r: r.status)),
+            security=tuple(tuple(sorted(alt)) for alt in security),
+            pagination=Pagination(**pagination) if pagination else None,
+            deprecated=bool(op.get("deprecated", False)),
         )
+
+
+def normalize(doc: dict[str, Any], name: str, contract_hash: str) -> Api:
+    """Normalize a bundled OpenAPI 3.0/3.1 document into the IR."""
+    n = _Normalizer(doc, name)
+    raw_ops = _raw_operations(n.doc)
+    roots = _hoist_operation_schemas(n, raw_ops)
+    for key in list(n.schemas):
+        n.hoist_nested(key)
+    mapping = n.split_read_write(roots)
+    builder = _Builder(n, mapping, n.assign_class_names())
+    operations = tuple(builder.operation(*raw) for raw in raw_ops)
+    declared = {t["name"]: t for t in n.doc.get("tags", []) if isinstance(t, dict)}
+    used = list(dict.fromkeys(op.tag for op in operations))
     tags = tuple(
         Tag(
             name=t,
             py_name=snake(t),
             class_name=class_name(t),
-            description=str(declared_tags.get(t, {}).get("description", "")),
+            description=str(declared.get(t, {}).get("description", "")),
         )
-        for t in used_tags
+        for t in used
     )
     info = n.doc.get("info", {})
     code_schema = n.schemas.get("ProblemCode", {})
@@ -416,7 +456,7 @@ def normalize(doc: dict[str, Any], name: str, contract_hash: str) -> Api:
         version=str(info.get("version", "0")),
         contract_hash=contract_hash,
         tags=tags,
-        operations=tuple(operations),
+        operations=operations,
         security_schemes=dict(n.doc.get("components", {}).get("securitySchemes", {})),
         document=n.doc,
         problem_codes=tuple(code_schema.get("enum", [])),

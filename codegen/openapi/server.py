@@ -1,0 +1,155 @@
+"""Per-tag handler Protocols and Litestar router builders (Jinja2 templates)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from codegen.openapi.ir import Api, Operation, Param
+from codegen.templates import environment
+
+__all__ = ["SUPPORT_MODULE", "render_server", "render_support"]
+
+SUPPORT_MODULE = "generated.server_support"
+
+# Keyword names Litestar gives a meaning of its own in handler signatures.
+_LITESTAR_RESERVED = {
+    "data",
+    "request",
+    "state",
+    "headers",
+    "query",
+    "cookies",
+    "scope",
+    "socket",
+    "body",
+}
+_PATH_TYPES = {"str": "str", "int": "int", "float": "float", "UUID": "uuid"}
+
+
+@dataclass(frozen=True)
+class _OpView:
+    operation_id: str
+    summary: str
+    decorator: str
+    litestar_path: str
+    default_status: int
+    allowed: tuple[int, ...]
+    media_type: str | None
+    security: list[list[str]] | None
+    signature: list[str]
+    returns: str
+    route_args: list[str]
+    call_args: list[str]
+
+
+def _kwarg(param: Param) -> str:
+    return param.py_name + "_" if param.py_name in _LITESTAR_RESERVED else param.py_name
+
+
+def _model(name: str | None) -> str:
+    if name is None:
+        return "None"
+    return "Any" if name == "Any" else f"models.{name}"
+
+
+def _view(op: Operation) -> _OpView:
+    success = op.successes
+    models = sorted({_model(r.model) for r in success})
+    body_type = " | ".join(models)
+    returns = f"{body_type} | Replied[{body_type}]"
+    signature: list[str] = []
+    route_args: list[str] = []
+    call_args: list[str] = []
+    path = op.path
+    for param in op.arguments:
+        kwarg = _kwarg(param)
+        annotation = param.annotation if param.required else _optional(param.annotation)
+        default = "" if param.required else f" = {param.default or 'None'}"
+        signature.append(f"{param.py_name}: {annotation}{default}")
+        call_args.append(f"{param.py_name}={kwarg}")
+        if param.location == "path":
+            kind = _PATH_TYPES.get(param.annotation, "str")
+            path = path.replace("{" + param.name + "}", "{" + kwarg + ":" + kind + "}")
+            route_args.append(f"{kwarg}: Annotated[{param.annotation}, PathParameter()]")
+        else:
+            where = "query" if param.location == "query" else "header"
+            marker = "QueryParameter" if where == "query" else "HeaderParameter"
+            required = ", required=True" if param.required else ""
+            wire = f'{marker}(name="{param.name}"{required})'
+            route_args.append(f"{kwarg}: Annotated[{annotation}, {wire}]{default}")
+    if op.body is not None:
+        body = _model(op.body.model)
+        if op.body.required:
+            signature.insert(0, f"body: {body}")
+            route_args.insert(0, f"data: JSONBody[{body}]")
+        else:
+            signature.append(f"body: {body} | None = None")
+            route_args.append(f"data: JSONBody[{body} | None] = None")
+        call_args.insert(0, "body=data")
+    required_first = sorted(signature, key=lambda s: " = " in s)
+    route_first = sorted(route_args, key=lambda s: " = " in s)
+    media = next((r.content_type for r in success if r.content_type), None)
+    return _OpView(
+        operation_id=op.operation_id,
+        summary=op.summary,
+        decorator=op.method.lower() if op.method != "DELETE" else "delete",
+        litestar_path=re.sub(r"\{([^}:]+)\}", r"{\1:str}", path),
+        default_status=op.success.status,
+        allowed=tuple(r.status for r in success),
+        media_type=media,
+        security=[list(alt) for alt in op.security] if op.security and all(op.security) else None,
+        signature=required_first,
+        returns=returns,
+        route_args=route_first,
+        call_args=call_args,
+    )
+
+
+def _optional(annotation: str) -> str:
+    return annotation if annotation.endswith("| None") else f"{annotation} | None"
+
+
+def render_server(api: Api, package: str, header: str) -> dict[Path, str]:
+    """One module per tag plus the package ``__init__`` exporting them."""
+    env = environment()
+    tag_template = env.get_template("server_tag.py.j2")
+    files: dict[Path, str] = {}
+    for tag in api.tags:
+        operations = [_view(op) for op in api.operations_of(tag.name)]
+        methods = sorted({op.decorator for op in operations})
+        text = " ".join(" ".join(op.signature) for op in operations)
+        stdlib = [
+            line
+            for name, line in (
+                ("UUID", "from uuid import UUID"),
+                ("datetime", "from datetime import datetime"),
+                ("date", "from datetime import date"),
+                ("time", "from datetime import time"),
+            )
+            if re.search(rf"\b{name}\b", text)
+        ]
+        files[Path(f"{tag.py_name}.py")] = tag_template.render(
+            header=header,
+            tag=tag,
+            operations=operations,
+            methods=methods,
+            stdlib=stdlib,
+            any_security=any(op.security for op in operations),
+            package=package,
+            support=SUPPORT_MODULE,
+        )
+    exports = sorted(
+        ["Handlers", "build_routers"]
+        + [n for t in api.tags for n in (f"{t.class_name}Handlers", f"build_{t.py_name}_router")]
+    )
+    files[Path("__init__.py")] = env.get_template("server_init.py.j2").render(
+        header=header, api=api, package=package, exports=exports
+    )
+    return files
+
+
+def render_support(header: str) -> str:
+    """The shared support module every router imports."""
+    return environment().get_template("server_support.py.j2").render(header=header)
