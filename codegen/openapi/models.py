@@ -33,6 +33,9 @@ _OPTIONS = [
     "--use-type-alias",
     "--enum-field-as-literal", "all",
     "--disable-timestamp",
+    # email and URI formats stay plain strings: pydantic's EmailStr needs an extra
+    # package the SDK must not depend on; the server validates them where it matters.
+    "--type-mappings", "email=string", "idn-email=string", "uri=string",
     "--no-formatters",
     "--custom-file-header-mode", "replace",
 ]  # fmt: skip

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 
@@ -206,7 +206,7 @@ class Alert(BaseModel):
     """
     When the condition started to hold.
     """
-    runbook_url: AnyUrl | None
+    runbook_url: str | None
 
 
 class AlertSnapshot(BaseModel):
@@ -424,7 +424,7 @@ class Problem(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    type: AnyUrl
+    type: str
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
     """

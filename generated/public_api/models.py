@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 Task = TypeAliasType(
@@ -276,7 +276,7 @@ class Problem(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    type: AnyUrl
+    type: str
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
     """

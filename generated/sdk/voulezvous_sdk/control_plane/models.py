@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AnyUrl, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from typing_extensions import TypeAliasType
 
 ModeName = TypeAliasType(
@@ -854,7 +854,7 @@ class PasswordGrant(BaseModel):
         extra="forbid",
     )
     grant_type: Literal["password"]
-    email: Annotated[EmailStr, Field(max_length=254)]
+    email: Annotated[str, Field(max_length=254)]
     password: Annotated[str, Field(max_length=1024, min_length=1)]
     device_id: DeviceId | None = None
 
@@ -1332,7 +1332,7 @@ class Problem(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    type: AnyUrl
+    type: str
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
     """
