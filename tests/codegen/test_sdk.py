@@ -15,7 +15,6 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-
 from voulezvous_sdk import (
     AsyncControlPlaneClient,
     AsyncLabControlClient,
@@ -43,7 +42,12 @@ def _example(contract: str, path: str, method: str, status: str) -> Any:
 
 
 def _problem(status: int, code: str) -> httpx.Response:
-    body = {"type": "https://voulezvous.tv/problems/x", "title": code, "status": status, "code": code}
+    body = {
+        "type": "https://voulezvous.tv/problems/x",
+        "title": code,
+        "status": status,
+        "code": code,
+    }
     return httpx.Response(status, json=body, headers={"content-type": "application/problem+json"})
 
 
@@ -233,13 +237,14 @@ def test_lab_signature_auth_follows_the_documented_canonical_string() -> None:
     recorder = Recorder(httpx.Response(200, json={}))
     auth = LabSignatureAuth("dev-token", "dev-secret", clock=lambda: 1_700_000_000.0)
     client = LabControlClient("http://lab.test", transport=httpx.MockTransport(recorder), auth=auth)
-    with client, pytest.raises(Exception):  # noqa: B017, PT011 - the empty body does not validate
+    with client, pytest.raises(Exception):  # noqa: B017 - the empty body does not validate
         client.control.pause_planner()
     (request,) = recorder.requests
     body = request.content.decode()
     canonical = f"POST\n/v1/control/planner/pause\n1700000000\n{body}"
-    assert request.headers["x-vvtv-signature"] == hmac.new(
-        b"dev-secret", canonical.encode(), hashlib.sha256
-    ).hexdigest()
+    assert (
+        request.headers["x-vvtv-signature"]
+        == hmac.new(b"dev-secret", canonical.encode(), hashlib.sha256).hexdigest()
+    )
     assert request.headers["Authorization"] == "Bearer dev-token"
     assert request.headers["x-vvtv-ts"] == "1700000000"

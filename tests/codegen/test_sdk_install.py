@@ -28,7 +28,9 @@ def test_sdk_installs_alone_and_imports(tmp_path: Path) -> None:
     )
     listed = subprocess.run(
         [uv, "pip", "list", "--python", str(python), "--format", "freeze"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     installed = {line.split("==")[0].lower() for line in listed.splitlines() if line}
     assert {"voulezvous-sdk", "httpx", "pydantic"} <= installed
