@@ -12,6 +12,7 @@ from pathlib import Path
 
 from codegen.config_models import render_config_models
 from codegen.errors import CodegenError
+from codegen.events import render_events
 from codegen.openapi.target import render_openapi
 
 __all__ = ["GENERATED_DIR", "Drift", "check", "format_files", "render", "write"]
@@ -26,7 +27,11 @@ __all__: list[str] = []
 
 # Each target renders a set of files from the contracts; the next targets
 # (models, routers, SDK, event validators) join this tuple.
-_TARGETS: tuple[Callable[[Path], dict[Path, str]], ...] = (render_config_models, render_openapi)
+_TARGETS: tuple[Callable[[Path], dict[Path, str]], ...] = (
+    render_config_models,
+    render_events,
+    render_openapi,
+)
 
 
 def render(root: Path) -> dict[Path, str]:

@@ -92,10 +92,7 @@ class ChatLimits(BaseModel):
         extra="forbid",
     )
     rate_limits: Annotated[
-        dict[
-            Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")],
-            ChatRateLimit,
-        ],
+        dict[Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")], ChatRateLimit],
         Field(min_length=1),
     ]
 

@@ -76,8 +76,7 @@ class Mode(BaseModel):
         extra="forbid",
     )
     route: Annotated[
-        str,
-        Field(pattern="^/([a-z0-9_-]+|\\{[a-z_]+\\})?(/([a-z0-9_-]+|\\{[a-z_]+\\}))*$"),
+        str, Field(pattern="^/([a-z0-9_-]+|\\{[a-z_]+\\})?(/([a-z0-9_-]+|\\{[a-z_]+\\}))*$")
     ]
     auth: Literal["none", "optional", "required"]
     audience_type: Literal["public", "members", "matched_pair", "private_pair", "group", "self"]
