@@ -13,7 +13,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.types import ExceptionHandlersMap
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
 __all__ = [
     "PROBLEM_JSON",
@@ -22,6 +23,7 @@ __all__ = [
     "Replied",
     "exception_handlers",
     "not_implemented",
+    "parse_body",
     "problem_response",
     "render",
     "security_guard",
@@ -89,6 +91,28 @@ def not_implemented(operation_id: str) -> Response[dict[str, Any]]:
     return problem_response(
         501, "NOT_IMPLEMENTED", "Not implemented", f"operation {operation_id} has no handler yet"
     )
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def parse_body(model: Any, data: Any) -> Any:
+    """Validate a body whose type is an alias (a union...) the framework cannot decode."""
+    adapter = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    try:
+        return adapter.validate_python(data)
+    except PydanticValidationError as exc:
+        errors = [
+            {
+                "key": ".".join(str(p) for p in error["loc"]),
+                "message": error["msg"],
+                "source": "body",
+            }
+            for error in exc.errors()
+        ]
+        raise ValidationException("Validation failed", extra=errors) from None
 
 
 def render(

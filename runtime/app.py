@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
 
+from generated.control_plane.server import Handlers as ControlPlaneHandlers
+from generated.control_plane.server import build_routers as control_plane_routers
+from generated.lab_control.server import Handlers as LabControlHandlers
+from generated.lab_control.server import build_routers as lab_control_routers
+from generated.public_api.server import Handlers as PublicApiHandlers
+from generated.public_api.server import build_routers as public_api_routers
 from runtime.config import ConfigError, load_config
+from runtime.contract_docs import ContractDocsController, contract_files
 from runtime.observability import configure_logging
 from runtime.problem import exception_handlers
 from runtime.readiness import HealthController, Runtime
-from runtime.settings import Settings
+from runtime.settings import PROJECT_ROOT, Settings
 from runtime.store import create_engine
 
 __all__ = ["build_app"]
@@ -37,10 +46,30 @@ def build_app(settings: Settings | None = None) -> Litestar:
         await runtime.engine.dispose()
 
     return Litestar(
-        route_handlers=[HealthController],
-        state=State({"runtime": runtime, "settings": settings}),
+        route_handlers=[HealthController, ContractDocsController, *contract_routers()],
+        state=State(
+            {
+                "runtime": runtime,
+                "settings": settings,
+                "contract_files": contract_files(PROJECT_ROOT / "contracts"),
+            }
+        ),
         exception_handlers=exception_handlers,
         on_shutdown=[_dispose],
-        openapi_config=None,
+        openapi_config=OpenAPIConfig(
+            title="Voulezvous platform",
+            version="1.0.0",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(), RedocRenderPlugin(), ScalarRenderPlugin()],
+        ),
         logging_config=None,  # structlog is configured above; keep one renderer
     )
+
+
+def contract_routers() -> list[Router]:
+    """Every generated router, each wired to its handlers (none yet: those answer 501)."""
+    return [
+        *control_plane_routers(ControlPlaneHandlers()),
+        *public_api_routers(PublicApiHandlers()),
+        *lab_control_routers(LabControlHandlers()),
+    ]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from runtime.problem import ProblemCode, problem_response
+from runtime.problem import problem_response
 from runtime.store import ping
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class HealthController(Controller):
         failing = sorted(name for name, c in verdict["checks"].items() if not c["ok"])
         return problem_response(
             503,
-            ProblemCode.NOT_READY,
+            "NOT_READY",
             "Service not ready",
             f"failing checks: {', '.join(failing)}",
             checks=verdict["checks"],

@@ -33,6 +33,9 @@ class Body:
     model: str
     required: bool
     description: str
+    is_alias: bool = False
+    """The model is a type alias (a union, a list...), not a class: routers validate it
+    themselves because the web framework only decodes classes."""
 
 
 @dataclass(frozen=True)

@@ -371,10 +371,13 @@ class _Builder:
         if not body:
             return None
         content_type = next(iter(body["content"]))
+        schema = body["content"][content_type]["schema"]
+        target = _deref(self.n.doc, schema, where)
         return Body(
-            model=self.model_for(body["content"][content_type]["schema"], "request", where),
+            model=self.model_for(schema, "request", where),
             required=bool(body.get("required", False)),
             description=str(body.get("description", "")),
+            is_alias=not _is_object(target) and "allOf" not in target,
         )
 
     def reply(self, status: str, raw: Any, where: str) -> Reply:

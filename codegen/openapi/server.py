@@ -42,6 +42,7 @@ class _OpView:
     returns: str
     route_args: list[str]
     call_args: list[str]
+    responses: list[str]
 
 
 def _kwarg(param: Param) -> str:
@@ -81,16 +82,27 @@ def _view(op: Operation) -> _OpView:
             route_args.append(f"{kwarg}: Annotated[{annotation}, {wire}]{default}")
     if op.body is not None:
         body = _model(op.body.model)
+        wire = "Any" if op.body.is_alias else body
         if op.body.required:
             signature.insert(0, f"body: {body}")
-            route_args.insert(0, f"data: JSONBody[{body}]")
+            route_args.insert(0, f"data: JSONBody[{wire}]")
         else:
             signature.append(f"body: {body} | None = None")
-            route_args.append(f"data: JSONBody[{body} | None] = None")
-        call_args.insert(0, "body=data")
+            route_args.append(f"data: JSONBody[{wire} | None] = None")
+        if op.body.is_alias:
+            call_args.insert(0, f"body=parse_body({body}, data)")
+        else:
+            call_args.insert(0, "body=data")
     required_first = sorted(signature, key=lambda s: " = " in s)
     route_first = sorted(route_args, key=lambda s: " = " in s)
     media = next((r.content_type for r in success if r.content_type), None)
+    responses = [
+        f"{r.status}: ResponseSpec(data_container={_model(r.model)}, "
+        f"description={r.description or str(r.status)!r}, "
+        f"media_type={r.content_type or 'application/json'!r}, generate_examples=False)"
+        for r in op.replies
+        if r.status != op.success.status
+    ]
     return _OpView(
         operation_id=op.operation_id,
         summary=op.summary,
@@ -104,6 +116,7 @@ def _view(op: Operation) -> _OpView:
         returns=returns,
         route_args=route_first,
         call_args=call_args,
+        responses=responses,
     )
 
 

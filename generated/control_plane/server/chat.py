@@ -16,10 +16,17 @@ from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 from uuid import UUID
 
 from litestar import Response, Router, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.control_plane import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["ChatHandlers", "build_chat_router"]
 
@@ -86,6 +93,50 @@ def build_chat_router(
         summary="Create or reopen a chat thread",
         tags=["chat"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            201: ResponseSpec(
+                data_container=models.ChatThread,
+                description="The thread is new.",
+                media_type="application/json",
+                generate_examples=False,
+            ),
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The caller and the other user are blocked in one direction or the other.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The request conflicts with the current state, or its Idempotency-Key was used with another body.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def open_chat_thread(
         data: JSONBody[models.OpenChatThreadRequest],
@@ -103,6 +154,26 @@ def build_chat_router(
         summary="List a thread's messages",
         tags=["chat"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def list_chat_messages(
         thread_id: Annotated[UUID, PathParameter()],
@@ -121,6 +192,50 @@ def build_chat_router(
         summary="Post a message",
         tags=["chat"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The caller and the other user are blocked in one direction or the other.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The request conflicts with the current state, or its Idempotency-Key was used with another body.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def post_chat_message(
         data: JSONBody[models.PostChatMessageRequest],
@@ -141,6 +256,44 @@ def build_chat_router(
         summary="Report a thread or one of its messages",
         tags=["chat"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The request conflicts with the current state, or its Idempotency-Key was used with another body.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def report_chat_thread(
         data: JSONBody[models.ReportChatThreadRequest],

@@ -15,10 +15,17 @@ from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 from uuid import UUID
 
 from litestar import Response, Router, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.control_plane import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["ConsentHandlers", "build_consent_router"]
 
@@ -73,6 +80,50 @@ def build_consent_router(
         summary="Invite a user to a private call",
         tags=["consent"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The caller and the other user are blocked in one direction or the other.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="`CONFLICT`: the invitee already has a pending invite.\n`IDEMPOTENCY_CONFLICT`: the key was used with another body.\n",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def create_consent_invite(
         data: JSONBody[models.CreateConsentInviteRequest],
@@ -90,6 +141,26 @@ def build_consent_router(
         summary="Get an invite",
         tags=["consent"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def get_consent_invite(
         invite_id: Annotated[UUID, PathParameter()],
@@ -106,6 +177,56 @@ def build_consent_router(
         summary="Accept or decline an invite",
         tags=["consent"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The caller is signed in but may not do this (a role is missing, or the action belongs to someone else).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="`CONSENT_EXPIRED`: the invite expired before the answer.\n`INVALID_TRANSITION`: the invite was already answered or withdrawn,\nor `from_session_id` is not active.\n`IDEMPOTENCY_CONFLICT`: the key was used with another body.\n",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            502: ResponseSpec(
+                data_container=models.Problem,
+                description="The media provider failed; no session was created or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="A kill switch of the cost tier has this mode or feature off, or its ceiling is reached.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def respond_consent_invite(
         data: JSONBody[models.RespondConsentInviteRequest],

@@ -12,10 +12,18 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.control_plane import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    parse_body,
+    render,
+    security_guard,
+)
 
 __all__ = ["IdentityHandlers", "build_identity_router"]
 
@@ -65,13 +73,45 @@ def build_identity_router(
         summary="Sign in",
         tags=["identity"],
         guards=[],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The account is banned.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def issue_token(
-        data: JSONBody[models.TokenRequest],
+        data: JSONBody[Any],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("issue_token")
-        result = await impl.issue_token(body=data)
+        result = await impl.issue_token(body=parse_body(models.TokenRequest, data))
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -81,6 +121,38 @@ def build_identity_router(
         summary="Refresh the tokens",
         tags=["identity"],
         guards=[],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The account is banned.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def refresh_access_token(
         data: JSONBody[models.RefreshTokenRequest],
@@ -97,6 +169,14 @@ def build_identity_router(
         summary="Get the caller's account",
         tags=["identity"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def get_me() -> Response[Any]:
         if impl is None:

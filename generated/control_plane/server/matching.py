@@ -14,10 +14,17 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.control_plane import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["MatchingHandlers", "build_matching_router"]
 
@@ -73,6 +80,50 @@ def build_matching_router(
         summary="Join the random queue",
         tags=["matching"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The state machine does not allow this step from the current state.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="A kill switch of the cost tier has this mode or feature off, or its ceiling is reached.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def join_match(
         data: JSONBody[models.JoinMatchRequest],
@@ -89,6 +140,44 @@ def build_matching_router(
         summary="Skip the current match",
         tags=["matching"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="`COOLDOWN_ACTIVE`: too soon after the match; retry after\n`Retry-After` seconds. `INVALID_TRANSITION`: the session is not the\ncaller's active random session.\n",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def skip_match(
         data: JSONBody[models.SkipMatchRequest],
@@ -105,6 +194,14 @@ def build_matching_router(
         summary="Leave the random queue",
         tags=["matching"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def leave_match() -> Response[Any]:
         if impl is None:
@@ -119,6 +216,14 @@ def build_matching_router(
         summary="Get the caller's match status",
         tags=["matching"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def get_match_status() -> Response[Any]:
         if impl is None:

@@ -14,10 +14,17 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.control_plane import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["ModerationHandlers", "build_moderation_router"]
 
@@ -97,6 +104,44 @@ def build_moderation_router(
         summary="Report a user",
         tags=["moderation"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The request conflicts with the current state, or its Idempotency-Key was used with another body.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def report_user(
         data: JSONBody[models.ReportUserRequest],
@@ -114,6 +159,32 @@ def build_moderation_router(
         summary="Block a user",
         tags=["moderation"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def block_user(
         data: JSONBody[models.BlockUserRequest],
@@ -130,6 +201,32 @@ def build_moderation_router(
         summary="Unblock a user",
         tags=["moderation"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def unblock_user(
         data: JSONBody[models.UnblockUserRequest],
@@ -146,6 +243,44 @@ def build_moderation_router(
         summary="Ban a user",
         tags=["moderation"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The caller is signed in but may not do this (a role is missing, or the action belongs to someone else).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The request conflicts with the current state, or its Idempotency-Key was used with another body.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def ban_user(
         data: JSONBody[models.ModerationActionRequest],
@@ -163,6 +298,44 @@ def build_moderation_router(
         summary="Quarantine a user",
         tags=["moderation"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The caller is signed in but may not do this (a role is missing, or the action belongs to someone else).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The request conflicts with the current state, or its Idempotency-Key was used with another body.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def quarantine_user(
         data: JSONBody[models.ModerationActionRequest],
@@ -180,6 +353,44 @@ def build_moderation_router(
         summary="Shadow-restrict a user",
         tags=["moderation"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="The caller is signed in but may not do this (a role is missing, or the action belongs to someone else).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The request conflicts with the current state, or its Idempotency-Key was used with another body.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def shadow_user(
         data: JSONBody[models.ModerationActionRequest],

@@ -15,10 +15,17 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.control_plane import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["PresenceHandlers", "build_presence_router"]
 
@@ -81,6 +88,26 @@ def build_presence_router(
         summary="Set the caller's presence",
         tags=["presence"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def set_presence(
         data: JSONBody[models.SetPresenceRequest],
@@ -97,6 +124,20 @@ def build_presence_router(
         summary="Keep the caller's presence alive",
         tags=["presence"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            404: ResponseSpec(
+                data_container=models.Problem,
+                description="The resource does not exist, or belongs to someone else.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def heartbeat_presence() -> Response[Any]:
         if impl is None:
@@ -111,6 +152,20 @@ def build_presence_router(
         summary="List who is in the party",
         tags=["presence"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def list_party_presence(
         cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
@@ -128,6 +183,20 @@ def build_presence_router(
         summary="List the sniffers grid",
         tags=["presence"],
         guards=[security_guard([["bearerAuth"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def list_grid_presence(
         cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,

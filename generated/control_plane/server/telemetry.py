@@ -14,10 +14,16 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.control_plane import models
-from generated.server_support import Guard, Replied, not_implemented, render
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+)
 
 __all__ = ["TelemetryHandlers", "build_telemetry_router"]
 
@@ -52,6 +58,38 @@ def build_telemetry_router(
         summary="Send telemetry events",
         tags=["telemetry"],
         guards=[],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not valid JSON, or not a JSON object.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The bearer token (or the credentials) is missing, malformed, expired or wrong.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            413: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is larger than the server accepts.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="A body field, query parameter or path parameter fails validation or a manifest rule.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="A rate limit or a cap of the cost tier is reached; retry after `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def ingest_telemetry_events(
         data: JSONBody[models.TelemetryBatch],

@@ -12,10 +12,17 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.lab_control import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["ControlHandlers", "build_control_router"]
 
@@ -131,6 +138,56 @@ def build_control_router(
         summary="Pause the planner",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def pause_planner(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -147,6 +204,56 @@ def build_control_router(
         summary="Resume the planner",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def resume_planner(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -163,6 +270,56 @@ def build_control_router(
         summary="Pause the realizer",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def pause_realizer(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -179,6 +336,56 @@ def build_control_router(
         summary="Resume the realizer",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def resume_realizer(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -195,6 +402,56 @@ def build_control_router(
         summary="Pause discovery",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def pause_discovery(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -211,6 +468,56 @@ def build_control_router(
         summary="Resume discovery",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def resume_discovery(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -227,6 +534,56 @@ def build_control_router(
         summary="Freeze the queue order",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def freeze_queue(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -243,6 +600,56 @@ def build_control_router(
         summary="Unfreeze the queue order",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def unfreeze_queue(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -259,6 +666,56 @@ def build_control_router(
         summary="Switch the broadcast to the emergency loop",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def enable_emergency(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -275,6 +732,56 @@ def build_control_router(
         summary="Return the broadcast to the queue",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def disable_emergency(
         data: JSONBody[models.ControlCommand | None] = None,
@@ -291,6 +798,56 @@ def build_control_router(
         summary="Run the nightly routine now",
         tags=["control"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The body could not be parsed (not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="This signature was already used; sign again with a new `x-vvtv-ts`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def force_nightly(
         data: JSONBody[models.ControlCommand | None] = None,

@@ -11,10 +11,17 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.lab_control import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["ReportsHandlers", "build_reports_router"]
 
@@ -52,6 +59,38 @@ def build_reports_router(
         summary="List the LAB's reports, newest first",
         tags=["reports"],
         guards=[security_guard([["labSignature"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="The token, the signature or the timestamp failed; the detail never says which.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The body or the query does not match the schema; `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="Too many requests from this client; wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Control commands are idempotent and safe to re-sign and retry.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="The LAB's state store is not reachable, so nothing can be read or changed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def list_reports(
         cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,

@@ -11,10 +11,16 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.public_api import models
-from generated.server_support import Guard, Replied, not_implemented, render
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+)
 
 __all__ = ["HealthHandlers", "build_health_router"]
 
@@ -47,6 +53,14 @@ def build_health_router(
         summary="Check whether the API can serve inference",
         tags=["health"],
         guards=[],
+        responses={
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="Not ready to serve inference (the pool is starting or no provider is healthy).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def get_readiness() -> Response[Any]:
         if impl is None:

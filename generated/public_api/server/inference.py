@@ -11,10 +11,17 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.public_api import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["InferenceHandlers", "build_inference_router"]
 
@@ -51,6 +58,80 @@ def build_inference_router(
         summary="Run a task on the LLM pool",
         tags=["inference"],
         guards=[security_guard([["hmacAuth"], ["bearerJwt"]], schemes)],
+        responses={
+            400: ResponseSpec(
+                data_container=models.Problem,
+                description="The request could not be parsed (the body is not well-formed JSON).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="Authentication failed (missing, unknown, inactive or expired credential; bad signature; timestamp outside the window). The detail never says which check failed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="Authenticated, but not allowed (missing scope, suspended tenant, rotation with a key in its grace period).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The HMAC nonce was already used (`NONCE_REPLAY`), or the `Idempotency-Key` was used with a different body or is still in flight (`IDEMPOTENCY_CONFLICT`).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            413: ResponseSpec(
+                data_container=models.Problem,
+                description="The request body is larger than the API accepts.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            415: ResponseSpec(
+                data_container=models.Problem,
+                description="The request body is not `application/json`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The request is well-formed but does not match the schema (body, query or headers); `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="The tenant's rate limit (`RATE_LIMITED`) or monthly quota (`QUOTA_EXCEEDED`) is exhausted. Wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Safe to retry only with the same `Idempotency-Key`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            502: ResponseSpec(
+                data_container=models.Problem,
+                description="Every model provider tried failed to answer.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            503: ResponseSpec(
+                data_container=models.Problem,
+                description="Not ready to serve inference (the pool is starting or no provider is healthy).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            504: ResponseSpec(
+                data_container=models.Problem,
+                description="The call's deadline (`hints.deadline_ms` or the server's limit) passed before a model answered.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def infer(
         data: JSONBody[models.InferRequest],

@@ -11,10 +11,17 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.public_api import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["KeysHandlers", "build_keys_router"]
 
@@ -50,6 +57,44 @@ def build_keys_router(
         summary="Rotate the tenant's HMAC API key",
         tags=["keys"],
         guards=[security_guard([["hmacAuth"], ["bearerJwt"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="Authentication failed (missing, unknown, inactive or expired credential; bad signature; timestamp outside the window). The detail never says which check failed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="Authenticated, but not allowed (missing scope, suspended tenant, rotation with a key in its grace period).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The HMAC nonce was already used (`NONCE_REPLAY`), or the `Idempotency-Key` was used with a different body or is still in flight (`IDEMPOTENCY_CONFLICT`).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The request is well-formed but does not match the schema (body, query or headers); `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="The key was rotated less than a day ago (`COOLDOWN_ACTIVE`), or the tenant's rate limit is exhausted (`RATE_LIMITED`). Wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Safe to retry only with the same `Idempotency-Key`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def rotate_key(
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,

@@ -12,10 +12,17 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
 from litestar import Response, Router, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
 from generated.public_api import models
-from generated.server_support import Guard, Replied, not_implemented, render, security_guard
+from generated.server_support import (
+    Guard,
+    Replied,
+    not_implemented,
+    render,
+    security_guard,
+)
 
 __all__ = ["UsageHandlers", "build_usage_router"]
 
@@ -52,6 +59,44 @@ def build_usage_router(
         summary="Summarise the tenant's usage over a time window",
         tags=["usage"],
         guards=[security_guard([["hmacAuth"], ["bearerJwt"]], schemes)],
+        responses={
+            401: ResponseSpec(
+                data_container=models.Problem,
+                description="Authentication failed (missing, unknown, inactive or expired credential; bad signature; timestamp outside the window). The detail never says which check failed.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            403: ResponseSpec(
+                data_container=models.Problem,
+                description="Authenticated, but not allowed (missing scope, suspended tenant, rotation with a key in its grace period).",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            409: ResponseSpec(
+                data_container=models.Problem,
+                description="The HMAC nonce was already used with this key.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            422: ResponseSpec(
+                data_container=models.Problem,
+                description="The request is well-formed but does not match the schema (body, query or headers); `errors` lists each field.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            429: ResponseSpec(
+                data_container=models.Problem,
+                description="The tenant's rate limit (`RATE_LIMITED`) or monthly quota (`QUOTA_EXCEEDED`) is exhausted. Wait `Retry-After` seconds.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+            500: ResponseSpec(
+                data_container=models.Problem,
+                description="An unexpected server error. Safe to retry only with the same `Idempotency-Key`.",
+                media_type="application/problem+json",
+                generate_examples=False,
+            ),
+        },
     )
     async def get_usage(
         from_: Annotated[datetime | None, QueryParameter(name="from")] = None,
