@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install system-deps run test lint format typecheck imports config-check generate drift check clean
+.PHONY: help install system-deps run test lint format typecheck imports config-check contracts-lint breaking generate drift check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -54,13 +54,19 @@ imports: install ## import-linter: the boundaries of DESIGN.md section 2
 config-check: install ## Validate the manifests, every cost tier
 	$(BIN)/vvtv config validate
 
+contracts-lint: install ## Lint the contracts: documents, examples, project rules
+	$(BIN)/vvtv contracts lint
+
+breaking: install ## Exit 1 on a breaking change since the newest released contracts
+	$(BIN)/vvtv contracts breaking
+
 generate: install ## Regenerate generated/ from the contracts
 	$(BIN)/vvtv codegen
 
 drift: install ## Exit 1 when generated/ is stale
 	$(BIN)/vvtv codegen --check
 
-check: test lint typecheck imports config-check drift ## Everything CI runs
+check: test lint typecheck imports config-check contracts-lint breaking drift ## Everything CI runs
 
 clean: ## Remove the environments and caches (var/ is kept)
 	rm -rf $(VENV) $(BOOTSTRAP) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -107,6 +107,78 @@ def codegen(check: bool, root: Path) -> None:
 
 
 @cli.group()
+def contracts() -> None:
+    """Gates over the contracts: lint them, and classify changes as breaking or not."""
+
+
+@contracts.command("lint")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Project root holding contracts/.",
+)
+@click.option("--list-rules", is_flag=True, help="Print the rule ids and what they check.")
+def contracts_lint(root: Path, list_rules: bool) -> None:
+    """Validate every document, every example, and the project's own contract rules."""
+    from codegen.contracts import RULES, lint_contracts  # noqa: PLC0415
+
+    if list_rules:
+        for rule, text in RULES.items():
+            click.echo(f"{rule:24} {text}")
+        return
+    problems = lint_contracts(root)
+    for problem in problems:
+        click.echo(problem.render())
+    if problems:
+        click.echo(f"{len(problems)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo("ok: contracts lint clean")
+
+
+@contracts.command("breaking")
+@click.option(
+    "--against",
+    "reference",
+    help="A git ref or a folder; the newest contracts/released/vN by default.",
+)
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Project root holding contracts/.",
+)
+def contracts_breaking(reference: str | None, root: Path) -> None:
+    """Classify each change since REFERENCE with a stable check id; exit 1 if any breaks."""
+    from codegen.breaking import (  # noqa: PLC0415
+        BreakingCheckError,
+        compare_trees,
+        is_breaking,
+        latest_release,
+        load_reference,
+    )
+
+    contracts_dir = root / "contracts"
+    try:
+        old = load_reference(reference, root) if reference else latest_release(contracts_dir)
+    except BreakingCheckError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if old is None:
+        click.echo("error: no released version in contracts/released and no --against", err=True)
+        sys.exit(2)
+    changes = compare_trees(old, contracts_dir)
+    for change in changes:
+        click.echo(change.render())
+    breaking = [c for c in changes if c.kind == "breaking"]
+    click.echo(f"{len(changes)} change(s), {len(breaking)} breaking", err=True)
+    if is_breaking(changes):
+        sys.exit(1)
+
+
+@cli.group()
 def config() -> None:
     """Check and inspect the manifests (media profiles, modes, cost tiers, telemetry)."""
 
