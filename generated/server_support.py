@@ -133,8 +133,13 @@ def render(
     return Response(content, status_code=status, headers=headers, media_type=media_type)
 
 
-def security_guard(alternatives: Sequence[Sequence[str]], guards: Mapping[str, Guard]) -> Guard:
-    """A guard that passes when every scheme of any one alternative passes."""
+def security_guard(
+    alternatives: Sequence[Sequence[str]], guards: Mapping[str, Guard], challenge: str
+) -> Guard:
+    """A guard that passes when every scheme of any one alternative passes.
+
+    A failure answers 401 with ``WWW-Authenticate: <challenge>`` (RFC 9110).
+    """
 
     async def guard(
         connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
@@ -144,7 +149,10 @@ def security_guard(alternatives: Sequence[Sequence[str]], guards: Mapping[str, G
             try:
                 for scheme in alternative:
                     if scheme not in guards:
-                        raise NotAuthorizedException(f"no verifier for security scheme {scheme}")
+                        raise NotAuthorizedException(
+                            f"no verifier for security scheme {scheme}",
+                            headers={"WWW-Authenticate": challenge},
+                        )
                     outcome = guards[scheme](connection, handler)
                     if hasattr(outcome, "__await__"):
                         await outcome
@@ -152,6 +160,9 @@ def security_guard(alternatives: Sequence[Sequence[str]], guards: Mapping[str, G
                 failure = exc
                 continue
             return
+        if isinstance(failure, NotAuthorizedException):
+            headers = {"WWW-Authenticate": challenge, **(failure.headers or {})}
+            raise NotAuthorizedException(failure.detail, headers=headers)
         if failure is not None:
             raise failure
 
@@ -198,8 +209,14 @@ def _http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response
         429: "RATE_LIMITED",
     }
     code = codes.get(exc.status_code, "INTERNAL" if exc.status_code >= 500 else "SCHEMA_INVALID")
+    # Keep the exception's headers: Allow on a 405, WWW-Authenticate on a 401.
     return problem_response(
-        exc.status_code, code, exc.detail or "HTTP error", None, instance=request.url.path
+        exc.status_code,
+        code,
+        exc.detail or "HTTP error",
+        None,
+        headers=exc.headers,
+        instance=request.url.path,
     )
 
 

@@ -372,7 +372,9 @@ class _Builder:
             return None
         content_type = next(iter(body["content"]))
         schema = body["content"][content_type]["schema"]
-        target = _deref(self.n.doc, schema, where)
+        ref = _ref_name(schema)
+        name = self.mapping.get((ref, "request"), ref) if ref else None
+        target = self.n.schemas[name] if name else _deref(self.n.doc, schema, where)
         return Body(
             model=self.model_for(schema, "request", where),
             required=bool(body.get("required", False)),

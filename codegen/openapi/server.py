@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from codegen.openapi.ir import Api, Operation, Param
 from codegen.templates import environment
@@ -38,6 +39,7 @@ class _OpView:
     allowed: tuple[int, ...]
     media_type: str | None
     security: list[list[str]] | None
+    challenge: str
     signature: list[str]
     returns: str
     route_args: list[str]
@@ -55,7 +57,23 @@ def _model(name: str | None) -> str:
     return "Any" if name == "Any" else f"models.{name}"
 
 
-def _view(op: Operation) -> _OpView:
+def _challenge(op: Operation, schemes: dict[str, Any]) -> str:
+    """The WWW-Authenticate challenges of the schemes an operation accepts."""
+    found: list[str] = []
+    for name in sorted({s for alt in op.security for s in alt}):
+        scheme = schemes.get(name) or {}
+        if scheme.get("type") == "http":
+            challenge = str(scheme.get("scheme", "bearer")).capitalize()
+        elif scheme.get("type") == "apiKey":
+            challenge = f'ApiKey header="{scheme.get("name", name)}"'
+        else:
+            challenge = name
+        if challenge not in found:
+            found.append(challenge)
+    return ", ".join(found)
+
+
+def _view(op: Operation, schemes: dict[str, Any]) -> _OpView:
     success = op.successes
     models = sorted({_model(r.model) for r in success})
     body_type = " | ".join(models)
@@ -112,6 +130,7 @@ def _view(op: Operation) -> _OpView:
         allowed=tuple(r.status for r in success),
         media_type=media,
         security=[list(alt) for alt in op.security] if op.security and all(op.security) else None,
+        challenge=_challenge(op, schemes),
         signature=required_first,
         returns=returns,
         route_args=route_first,
@@ -129,8 +148,19 @@ def render_server(api: Api, package: str, header: str) -> dict[Path, str]:
     env = environment()
     tag_template = env.get_template("server_tag.py.j2")
     files: dict[Path, str] = {}
+    allow: dict[str, set[str]] = {}
+    owner: dict[str, str] = {}
+    for op in api.operations:
+        path = _view(op, api.security_schemes).litestar_path
+        allow.setdefault(path, {"OPTIONS"}).add(op.method)
+        owner.setdefault(path, op.tag)
     for tag in api.tags:
-        operations = [_view(op) for op in api.operations_of(tag.name)]
+        operations = [_view(op, api.security_schemes) for op in api.operations_of(tag.name)]
+        options = [
+            (path, ", ".join(sorted(allow[path])))
+            for path in sorted(allow)
+            if owner[path] == tag.name
+        ]
         methods = sorted({op.decorator for op in operations})
         text = " ".join(" ".join(op.signature) for op in operations)
         stdlib = [
@@ -150,6 +180,7 @@ def render_server(api: Api, package: str, header: str) -> dict[Path, str]:
             methods=methods,
             stdlib=stdlib,
             any_security=any(op.security for op in operations),
+            options=options,
             package=package,
             support=SUPPORT_MODULE,
         )

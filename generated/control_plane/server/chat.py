@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 from uuid import UUID
 
-from litestar import Response, Router, get, post
+from litestar import Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -86,13 +86,43 @@ def build_chat_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/chat/threads", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/chat/threads/{thread_id:uuid}/messages",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_2() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/chat/threads/{thread_id:uuid}/report",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_3() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
     @post(
         "/v1/chat/threads",
         operation_id="open_chat_thread",
         status_code=200,
         summary="Create or reopen a chat thread",
         tags=["chat"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             201: ResponseSpec(
                 data_container=models.ChatThread,
@@ -153,7 +183,7 @@ def build_chat_router(
         status_code=200,
         summary="List a thread's messages",
         tags=["chat"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -191,7 +221,7 @@ def build_chat_router(
         status_code=201,
         summary="Post a message",
         tags=["chat"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -255,7 +285,7 @@ def build_chat_router(
         status_code=201,
         summary="Report a thread or one of its messages",
         tags=["chat"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -310,6 +340,9 @@ def build_chat_router(
     return Router(
         path="",
         route_handlers=[
+            options_1,
+            options_2,
+            options_3,
             open_chat_thread,
             list_chat_messages,
             post_chat_message,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, post
+from litestar import Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -65,6 +65,26 @@ def build_identity_router(
     every scheme of one of its security alternatives passes.
     """
     schemes: Mapping[str, Guard] = guards or {}
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/auth/refresh", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/auth/token", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_2() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/me", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_3() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS"})
 
     @post(
         "/v1/auth/token",
@@ -168,7 +188,7 @@ def build_identity_router(
         status_code=200,
         summary="Get the caller's account",
         tags=["identity"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -186,5 +206,5 @@ def build_identity_router(
 
     return Router(
         path="",
-        route_handlers=[issue_token, refresh_access_token, get_me],
+        route_handlers=[options_1, options_2, options_3, issue_token, refresh_access_token, get_me],
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, post
+from litestar import Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -73,13 +73,41 @@ def build_matching_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/match/join", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/match/leave", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_2() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/match/skip", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_3() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/match/status", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_4() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS"})
+
     @post(
         "/v1/match/join",
         operation_id="join_match",
         status_code=200,
         summary="Join the random queue",
         tags=["matching"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -139,7 +167,7 @@ def build_matching_router(
         status_code=200,
         summary="Skip the current match",
         tags=["matching"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -193,7 +221,7 @@ def build_matching_router(
         status_code=200,
         summary="Leave the random queue",
         tags=["matching"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -215,7 +243,7 @@ def build_matching_router(
         status_code=200,
         summary="Get the caller's match status",
         tags=["matching"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -233,5 +261,14 @@ def build_matching_router(
 
     return Router(
         path="",
-        route_handlers=[join_match, skip_match, leave_match, get_match_status],
+        route_handlers=[
+            options_1,
+            options_2,
+            options_3,
+            options_4,
+            join_match,
+            skip_match,
+            leave_match,
+            get_match_status,
+        ],
     )

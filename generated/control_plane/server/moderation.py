@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post
+from litestar import Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -97,13 +97,76 @@ def build_moderation_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/moderation/ban", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/moderation/block",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_2() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/moderation/quarantine",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_3() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/moderation/report",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_4() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/moderation/shadow",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_5() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/moderation/unblock",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_6() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
     @post(
         "/v1/moderation/report",
         operation_id="report_user",
         status_code=201,
         summary="Report a user",
         tags=["moderation"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -158,7 +221,7 @@ def build_moderation_router(
         status_code=200,
         summary="Block a user",
         tags=["moderation"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -200,7 +263,7 @@ def build_moderation_router(
         status_code=200,
         summary="Unblock a user",
         tags=["moderation"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -242,7 +305,7 @@ def build_moderation_router(
         status_code=201,
         summary="Ban a user",
         tags=["moderation"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -297,7 +360,7 @@ def build_moderation_router(
         status_code=201,
         summary="Quarantine a user",
         tags=["moderation"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -352,7 +415,7 @@ def build_moderation_router(
         status_code=201,
         summary="Shadow-restrict a user",
         tags=["moderation"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -404,6 +467,12 @@ def build_moderation_router(
     return Router(
         path="",
         route_handlers=[
+            options_1,
+            options_2,
+            options_3,
+            options_4,
+            options_5,
+            options_6,
             report_user,
             block_user,
             unblock_user,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, post
+from litestar import Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -81,13 +81,46 @@ def build_presence_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/presence", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/presence/grid", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_2() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/presence/heartbeat",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_3() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/presence/party", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_4() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS"})
+
     @post(
         "/v1/presence",
         operation_id="set_presence",
         status_code=200,
         summary="Set the caller's presence",
         tags=["presence"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -123,7 +156,7 @@ def build_presence_router(
         status_code=200,
         summary="Keep the caller's presence alive",
         tags=["presence"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -151,7 +184,7 @@ def build_presence_router(
         status_code=200,
         summary="List who is in the party",
         tags=["presence"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -182,7 +215,7 @@ def build_presence_router(
         status_code=200,
         summary="List the sniffers grid",
         tags=["presence"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -214,5 +247,14 @@ def build_presence_router(
 
     return Router(
         path="",
-        route_handlers=[set_presence, heartbeat_presence, list_party_presence, list_grid_presence],
+        route_handlers=[
+            options_1,
+            options_2,
+            options_3,
+            options_4,
+            set_presence,
+            heartbeat_presence,
+            list_party_presence,
+            list_grid_presence,
+        ],
     )

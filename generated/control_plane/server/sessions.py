@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 from uuid import UUID
 
-from litestar import Response, Router, get, post
+from litestar import Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -92,13 +92,63 @@ def build_sessions_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/sessions", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/sessions/{session_id:uuid}",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_2() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/sessions/{session_id:uuid}/end",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_3() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/sessions/{session_id:uuid}/heartbeat",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_4() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/sessions/{session_id:uuid}/transition",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_5() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
     @post(
         "/v1/sessions",
         operation_id="create_session",
         status_code=201,
         summary="Create a session",
         tags=["sessions"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -159,7 +209,7 @@ def build_sessions_router(
         status_code=200,
         summary="Get a session",
         tags=["sessions"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -195,7 +245,7 @@ def build_sessions_router(
         status_code=201,
         summary="Transition a session to another mode",
         tags=["sessions"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -265,7 +315,7 @@ def build_sessions_router(
         status_code=200,
         summary="End a session",
         tags=["sessions"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -307,7 +357,7 @@ def build_sessions_router(
         status_code=200,
         summary="Renew a session's lease",
         tags=["sessions"],
-        guards=[security_guard([["bearerAuth"]], schemes)],
+        guards=[security_guard([["bearerAuth"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -346,6 +396,11 @@ def build_sessions_router(
     return Router(
         path="",
         route_handlers=[
+            options_1,
+            options_2,
+            options_3,
+            options_4,
+            options_5,
             create_session,
             get_session,
             transition_session,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post
+from litestar import Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -50,6 +50,17 @@ def build_telemetry_router(
     ``guards`` verify the contract's security schemes by name; an operation passes when
     every scheme of one of its security alternatives passes.
     """
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/telemetry/events",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
 
     @post(
         "/v1/telemetry/events",
@@ -101,5 +112,5 @@ def build_telemetry_router(
 
     return Router(
         path="",
-        route_handlers=[ingest_telemetry_events],
+        route_handlers=[options_1, ingest_telemetry_events],
     )

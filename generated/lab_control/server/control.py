@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post
+from litestar import Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -131,13 +131,134 @@ def build_control_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/discovery/pause",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/discovery/resume",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_2() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/emergency/off",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_3() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/emergency/on",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_4() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/nightly/force",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_5() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/planner/pause",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_6() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/planner/resume",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_7() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/queue/freeze",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_8() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/queue/unfreeze",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_9() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/realizer/pause",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_10() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/control/realizer/resume",
+        http_method=["OPTIONS"],
+        include_in_schema=False,
+        sync_to_thread=False,
+    )
+    def options_11() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
     @post(
         "/v1/control/planner/pause",
         operation_id="pause_planner",
         status_code=200,
         summary="Pause the planner",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -203,7 +324,7 @@ def build_control_router(
         status_code=200,
         summary="Resume the planner",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -269,7 +390,7 @@ def build_control_router(
         status_code=200,
         summary="Pause the realizer",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -335,7 +456,7 @@ def build_control_router(
         status_code=200,
         summary="Resume the realizer",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -401,7 +522,7 @@ def build_control_router(
         status_code=200,
         summary="Pause discovery",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -467,7 +588,7 @@ def build_control_router(
         status_code=200,
         summary="Resume discovery",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -533,7 +654,7 @@ def build_control_router(
         status_code=200,
         summary="Freeze the queue order",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -599,7 +720,7 @@ def build_control_router(
         status_code=200,
         summary="Unfreeze the queue order",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -665,7 +786,7 @@ def build_control_router(
         status_code=200,
         summary="Switch the broadcast to the emergency loop",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -731,7 +852,7 @@ def build_control_router(
         status_code=200,
         summary="Return the broadcast to the queue",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -797,7 +918,7 @@ def build_control_router(
         status_code=202,
         summary="Run the nightly routine now",
         tags=["control"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -860,6 +981,17 @@ def build_control_router(
     return Router(
         path="",
         route_handlers=[
+            options_1,
+            options_2,
+            options_3,
+            options_4,
+            options_5,
+            options_6,
+            options_7,
+            options_8,
+            options_9,
+            options_10,
+            options_11,
             pause_planner,
             resume_planner,
             pause_realizer,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get
+from litestar import Response, Router, get, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -48,13 +48,19 @@ def build_status_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/status", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS"})
+
     @get(
         "/v1/status",
         operation_id="get_status",
         status_code=200,
         summary="Get the LAB status",
         tags=["status"],
-        guards=[security_guard([["labSignature"]], schemes)],
+        guards=[security_guard([["labSignature"]], schemes, "Bearer")],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -90,5 +96,5 @@ def build_status_router(
 
     return Router(
         path="",
-        route_handlers=[get_status],
+        route_handlers=[options_1, get_status],
     )

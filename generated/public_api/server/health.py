@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get
+from litestar import Response, Router, get, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -46,6 +46,14 @@ def build_health_router(
     every scheme of one of its security alternatives passes.
     """
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/health/ready", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS"})
+
     @get(
         "/v1/health/ready",
         operation_id="get_readiness",
@@ -70,5 +78,5 @@ def build_health_router(
 
     return Router(
         path="",
-        route_handlers=[get_readiness],
+        route_handlers=[options_1, get_readiness],
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post
+from litestar import Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -51,13 +51,23 @@ def build_inference_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/infer", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
     @post(
         "/v1/infer",
         operation_id="infer",
         status_code=200,
         summary="Run a task on the LLM pool",
         tags=["inference"],
-        guards=[security_guard([["hmacAuth"], ["bearerJwt"]], schemes)],
+        guards=[
+            security_guard(
+                [["hmacAuth"], ["bearerJwt"]], schemes, 'Bearer, ApiKey header="X-Api-Key"'
+            )
+        ],
         responses={
             400: ResponseSpec(
                 data_container=models.Problem,
@@ -144,5 +154,5 @@ def build_inference_router(
 
     return Router(
         path="",
-        route_handlers=[infer],
+        route_handlers=[options_1, infer],
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post
+from litestar import Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -50,13 +50,25 @@ def build_keys_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route(
+        "/v1/keys/rotate", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False
+    )
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "OPTIONS, POST"})
+
     @post(
         "/v1/keys/rotate",
         operation_id="rotate_key",
         status_code=200,
         summary="Rotate the tenant's HMAC API key",
         tags=["keys"],
-        guards=[security_guard([["hmacAuth"], ["bearerJwt"]], schemes)],
+        guards=[
+            security_guard(
+                [["hmacAuth"], ["bearerJwt"]], schemes, 'Bearer, ApiKey header="X-Api-Key"'
+            )
+        ],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -106,5 +118,5 @@ def build_keys_router(
 
     return Router(
         path="",
-        route_handlers=[rotate_key],
+        route_handlers=[options_1, rotate_key],
     )

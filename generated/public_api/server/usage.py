@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get
+from litestar import Response, Router, get, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -52,13 +52,23 @@ def build_usage_router(
     """
     schemes: Mapping[str, Guard] = guards or {}
 
+    # Registered first on its path: the framework's automatic OPTIONS answer lists only
+    # the methods of the first handler on a path, and the contract has several per path.
+    @route("/v1/usage", http_method=["OPTIONS"], include_in_schema=False, sync_to_thread=False)
+    def options_1() -> Response[None]:
+        return Response(None, status_code=204, headers={"Allow": "GET, OPTIONS"})
+
     @get(
         "/v1/usage",
         operation_id="get_usage",
         status_code=200,
         summary="Summarise the tenant's usage over a time window",
         tags=["usage"],
-        guards=[security_guard([["hmacAuth"], ["bearerJwt"]], schemes)],
+        guards=[
+            security_guard(
+                [["hmacAuth"], ["bearerJwt"]], schemes, 'Bearer, ApiKey header="X-Api-Key"'
+            )
+        ],
         responses={
             401: ResponseSpec(
                 data_container=models.Problem,
@@ -109,5 +119,5 @@ def build_usage_router(
 
     return Router(
         path="",
-        route_handlers=[get_usage],
+        route_handlers=[options_1, get_usage],
     )
