@@ -14,6 +14,7 @@ from codegen.config_models import render_config_models
 from codegen.errors import CodegenError
 from codegen.events import render_events
 from codegen.openapi.target import render_openapi
+from codegen.sdk_events import render_sdk_events
 
 __all__ = ["GENERATED_DIR", "Drift", "check", "format_files", "render", "write"]
 
@@ -39,6 +40,7 @@ def render(root: Path) -> dict[Path, str]:
     files: dict[Path, str] = {GENERATED_DIR / "__init__.py": _ROOT_INIT}
     for target in _TARGETS:
         files.update(target(root))
+    files.update(render_sdk_events(root, files))
     return format_files(root, dict(sorted(files.items())))
 
 

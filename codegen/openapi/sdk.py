@@ -206,9 +206,11 @@ def render_sdk(
     exports = sorted(
         [
             "ApiError",
+            "AsyncRealtime",
             "BearerAuth",
             "HmacAuth",
             "LabSignatureAuth",
+            "Realtime",
             "RetryPolicy",
             "UnexpectedStatusError",
         ]

@@ -18,7 +18,7 @@ from runtime.app import build_app
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-_DB = Path("/tmp") / f"vvtv-schemathesis-{id(object())}.db"  # noqa: S108 - a throwaway test database
+_DB = Path("/tmp") / f"vvtv-schemathesis-{id(object())}.db"
 APP = build_app(Settings(database_url=f"sqlite:///{_DB}"))
 
 

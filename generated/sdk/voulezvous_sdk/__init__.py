@@ -7,18 +7,21 @@ from voulezvous_sdk.control_plane import AsyncControlPlaneClient, ControlPlaneCl
 from voulezvous_sdk.errors import ApiError, UnexpectedStatusError
 from voulezvous_sdk.lab_control import AsyncLabControlClient, LabControlClient
 from voulezvous_sdk.public_api import AsyncPublicApiClient, PublicApiClient
+from voulezvous_sdk.realtime import AsyncRealtime, Realtime
 
 __all__ = [
     "ApiError",
     "AsyncControlPlaneClient",
     "AsyncLabControlClient",
     "AsyncPublicApiClient",
+    "AsyncRealtime",
     "BearerAuth",
     "ControlPlaneClient",
     "HmacAuth",
     "LabControlClient",
     "LabSignatureAuth",
     "PublicApiClient",
+    "Realtime",
     "RetryPolicy",
     "UnexpectedStatusError",
 ]
