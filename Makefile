@@ -9,6 +9,7 @@ BOOTSTRAP := .bootstrap
 VENV := .venv
 UV := $(or $(shell command -v uv 2>/dev/null),$(BOOTSTRAP)/bin/uv)
 BIN := $(VENV)/bin
+NODE_MODULES := node_modules
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
@@ -25,10 +26,19 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 
+# The codegen's Node tools (openapi-typescript, tsc), exactly as package-lock.json pins them.
+$(NODE_MODULES)/.installed: package.json package-lock.json
+	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
+	  echo "make: Node.js 20+ and npm are required (vvtv codegen's TypeScript target runs" \
+	       "openapi-typescript from $(NODE_MODULES)); install them, e.g. apt-get install nodejs npm" >&2; \
+	  exit 1; }
+	npm ci --no-audit --no-fund
+	@touch $@
+
 system-deps: ## Install system packages (ffmpeg) when absent
 	@bash ci/system-deps.sh
 
-install: $(VENV)/.synced system-deps ## Create .venv from the lock file and install system packages
+install: $(VENV)/.synced $(NODE_MODULES)/.installed system-deps ## Create .venv and node_modules from the lock files; install system packages
 
 run: install ## Serve the platform on 127.0.0.1:8000 (vvtv up)
 	$(BIN)/vvtv up
@@ -69,4 +79,4 @@ drift: install ## Exit 1 when generated/ is stale
 check: test lint typecheck imports config-check contracts-lint breaking drift ## Everything CI runs
 
 clean: ## Remove the environments and caches (var/ is kept)
-	rm -rf $(VENV) $(BOOTSTRAP) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(BOOTSTRAP) $(NODE_MODULES) .mypy_cache .ruff_cache .pytest_cache .hypothesis

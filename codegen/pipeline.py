@@ -15,6 +15,7 @@ from codegen.errors import CodegenError
 from codegen.events import render_events
 from codegen.openapi.target import render_openapi
 from codegen.sdk_events import render_sdk_events
+from codegen.typescript import render_typescript
 
 __all__ = ["GENERATED_DIR", "Drift", "check", "format_files", "render", "write"]
 
@@ -32,6 +33,7 @@ _TARGETS: tuple[Callable[[Path], dict[Path, str]], ...] = (
     render_config_models,
     render_events,
     render_openapi,
+    render_typescript,
 )
 
 

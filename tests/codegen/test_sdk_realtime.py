@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from voulezvous_sdk import AsyncRealtime, Realtime
 from voulezvous_sdk.events import ChatMessageEvent, EventValidationError, SessionCreatedEvent
 from voulezvous_sdk.realtime import EventGapError, UnexpectedEventError
