@@ -13,7 +13,7 @@ NODE_MODULES := node_modules
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install system-deps run test lint format typecheck imports config-check contracts-lint breaking generate drift check clean
+.PHONY: help install dev-install system-deps run test lint format typecheck imports config-check contracts-lint breaking generate drift check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -27,53 +27,53 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	@touch $@
 
 # The codegen's Node tools (openapi-typescript, tsc), exactly as package-lock.json pins them.
+# Only the generator needs them, so `make run` does not.
 $(NODE_MODULES)/.installed: package.json package-lock.json
-	@command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || { \
-	  echo "make: Node.js 20+ and npm are required (vvtv codegen's TypeScript target runs" \
-	       "openapi-typescript from $(NODE_MODULES)); install them, e.g. apt-get install nodejs npm" >&2; \
-	  exit 1; }
+	@bash ci/system-deps.sh node
 	npm ci --no-audit --no-fund
 	@touch $@
 
 system-deps: ## Install system packages (ffmpeg) when absent
 	@bash ci/system-deps.sh
 
-install: $(VENV)/.synced $(NODE_MODULES)/.installed system-deps ## Create .venv and node_modules from the lock files; install system packages
+install: $(VENV)/.synced system-deps ## Create .venv from the lock file and install system packages
+
+dev-install: install $(NODE_MODULES)/.installed ## install, plus the generator's Node tools (node_modules)
 
 run: install ## Serve the platform on 127.0.0.1:8000 (vvtv up)
 	$(BIN)/vvtv up
 
-test: install ## Run the test suite (PostgreSQL-backed tests included)
+test: dev-install ## Run the test suite (PostgreSQL-backed tests included)
 	@bash ci/ensure-postgres.sh
 	$(BIN)/pytest
 
-lint: install ## ruff check and format check
+lint: dev-install ## ruff check and format check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-format: install ## Apply ruff fixes and formatting
+format: dev-install ## Apply ruff fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: install ## mypy --strict on codegen, runtime, lab, generated and the CLI
+typecheck: dev-install ## mypy --strict on codegen, runtime, lab, generated and the CLI
 	$(BIN)/mypy
 
-imports: install ## import-linter: the boundaries of DESIGN.md section 2
+imports: dev-install ## import-linter: the boundaries of DESIGN.md section 2
 	$(BIN)/lint-imports
 
-config-check: install ## Validate the manifests, every cost tier
+config-check: dev-install ## Validate the manifests, every cost tier
 	$(BIN)/vvtv config validate
 
-contracts-lint: install ## Lint the contracts: documents, examples, project rules
+contracts-lint: dev-install ## Lint the contracts: documents, examples, project rules
 	$(BIN)/vvtv contracts lint
 
-breaking: install ## Exit 1 on a breaking change since the newest released contracts
+breaking: dev-install ## Exit 1 on a breaking change since the newest released contracts
 	$(BIN)/vvtv contracts breaking
 
-generate: install ## Regenerate generated/ from the contracts
+generate: dev-install ## Regenerate generated/ from the contracts
 	$(BIN)/vvtv codegen
 
-drift: install ## Exit 1 when generated/ is stale
+drift: dev-install ## Exit 1 when generated/ is stale
 	$(BIN)/vvtv codegen --check
 
 check: test lint typecheck imports config-check contracts-lint breaking drift ## Everything CI runs

@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Install the system packages the platform runs with, only when absent.
+# `system-deps.sh node` installs the generator's Node.js and npm instead.
 set -euo pipefail
 
 missing=()
-command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
-command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+if [ "${1:-}" = node ]; then
+  command -v node >/dev/null 2>&1 || missing+=(nodejs)
+  command -v npm >/dev/null 2>&1 || missing+=(npm)
+else
+  command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+  command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
