@@ -84,6 +84,12 @@ class _Normalizer:
             isinstance(schema, dict) and any(k in schema for k in ("oneOf", "anyOf"))
         ):
             return schema
+        types = schema.get("type")
+        if isinstance(types, list) and "null" in types:
+            # The component is the non-null object; null stays with the reference.
+            rest = [t for t in types if t != "null"]
+            inner = {**schema, "type": rest[0] if len(rest) == 1 else rest}
+            return {"anyOf": [self.hoist(inner, name), {"type": "null"}]}
         key = unique(name, set(self.schemas))
         self.schemas[key] = schema
         self.hoist_nested(key)
@@ -179,6 +185,16 @@ class _Normalizer:
                 self._retarget(value, mapping, ctx)
 
     # -- names ------------------------------------------------------------------
+    def open_objects(self) -> None:
+        """Say `additionalProperties: true` where a schema says nothing.
+
+        JSON Schema objects are open by default; without the explicit keyword the model
+        generator drops unknown fields (an answer's whole `content`, say).
+        """
+        for schema in self.schemas.values():
+            if _is_object(schema) and "additionalProperties" not in schema:
+                schema["additionalProperties"] = True
+
     def assign_class_names(self) -> dict[str, str]:
         names: dict[str, str] = {}
         taken: set[str] = set()
@@ -191,13 +207,21 @@ class _Normalizer:
         return names
 
 
+_NAME_MAPS = ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas")
+_DATA = ("examples", "example", "default", "const", "enum")
+
+
 def _strip_nested_titles(node: Any, *, top: bool) -> None:
     # Nested titles would become class names of their own and could collide.
     if isinstance(node, dict):
         if not top:
             node.pop("title", None)
         for key, value in node.items():
-            if key not in ("examples", "example", "default", "const", "enum"):
+            if key in _NAME_MAPS and isinstance(value, dict):
+                # Keys here are names (a property may be called `title`), values schemas.
+                for sub in value.values():
+                    _strip_nested_titles(sub, top=False)
+            elif key not in _DATA:
                 _strip_nested_titles(value, top=False)
     elif isinstance(node, list):
         for value in node:
@@ -440,6 +464,7 @@ def normalize(doc: dict[str, Any], name: str, contract_hash: str) -> Api:
     for key in list(n.schemas):
         n.hoist_nested(key)
     mapping = n.split_read_write(roots)
+    n.open_objects()
     builder = _Builder(n, mapping, n.assign_class_names())
     operations = tuple(builder.operation(*raw) for raw in raw_ops)
     declared = {t["name"]: t for t in n.doc.get("tags", []) if isinstance(t, dict)}

@@ -62,11 +62,17 @@ class TokenUsage(BaseModel):
     Tokens counted for this call (what `GET /v1/usage` adds up).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     tokens_in: Annotated[int, Field(ge=0)]
     tokens_out: Annotated[int, Field(ge=0)]
 
 
 class Readiness(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     status: Literal["ready"]
     providers_healthy: Annotated[int, Field(ge=1)]
     """
@@ -76,6 +82,9 @@ class Readiness(BaseModel):
 
 
 class RouteUsage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     route: str
     """
     The route template, e.g. `/v1/infer`.
@@ -90,6 +99,9 @@ class RouteUsage(BaseModel):
 
 
 class UsageSummary(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     tenant_id: str
     from_: Annotated[AwareDatetime, Field(alias="from")]
     """
@@ -120,6 +132,9 @@ class UsageSummary(BaseModel):
 
 
 class NewKey(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     api_key: str
     """
     The new public key, sent as `X-Api-Key`.
@@ -200,12 +215,19 @@ class InferResponseContent(BaseModel):
     The task's answer; its shape depends on `task`.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
+
 
 class KeyRotationPreviousKey(BaseModel):
     """
     The replaced key, which keeps working until `expires_at`; null when the tenant had no active HMAC key (a JWT-only tenant issuing its first key).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     api_key: str
     """
     The key that was replaced.
@@ -230,6 +252,9 @@ class InferRequest(BaseModel):
 
 
 class InferResponse(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     request_id: UUID
     """
     Id of this request in the audit log; quote it in support requests.
@@ -259,6 +284,9 @@ class InferResponse(BaseModel):
 
 
 class KeyRotation(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     tenant_id: str
     rotated_at: AwareDatetime
     """
@@ -279,6 +307,10 @@ class Problem(BaseModel):
     type: str
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
+    """
+    title: str
+    """
+    A short, human-readable summary of the problem type.
     """
     status: Annotated[int, Field(ge=400, le=599)]
     """

@@ -16,6 +16,28 @@ from hypothesis import strategies as st
 Resolver = Callable[[str], dict[str, Any]]
 
 _TEXT = st.text(alphabet=string.ascii_letters + string.digits + " _-.", max_size=12)
+_ANY = st.none() | st.booleans() | st.integers(-5, 5) | _TEXT
+# Names of additional properties: never a declared property, never a Python identifier
+# (so never a field name or an alias of a generated model).
+_EXTRA_KEYS = st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=6).map(
+    lambda s: f"x-{s}"
+)
+# Keywords that do not constrain an instance: a schema made only of these allows anything.
+_ANNOTATIONS = frozenset(
+    {
+        "$comment", "title", "description", "default", "examples", "example",
+        "readOnly", "writeOnly", "deprecated", "discriminator", "externalDocs", "xml",
+    }
+)  # fmt: skip
+# Keywords these strategies do not implement: refused, so no invalid instance is drawn.
+_UNSUPPORTED = frozenset(
+    {
+        "not", "if", "then", "else", "multipleOf", "patternProperties", "prefixItems",
+        "dependentRequired", "dependentSchemas", "minProperties", "maxProperties",
+        "contains", "minContains", "maxContains", "unevaluatedProperties",
+        "unevaluatedItems", "propertyNames", "$dynamicRef",
+    }
+)  # fmt: skip
 _FORMATS: dict[str, st.SearchStrategy[str]] = {
     "uuid": st.uuids().map(str),
     "date-time": st.datetimes(
@@ -30,9 +52,14 @@ _FORMATS: dict[str, st.SearchStrategy[str]] = {
 def instances(schema: Any, resolve: Resolver, depth: int = 0) -> st.SearchStrategy[Any]:
     """Values valid against ``schema``; ``resolve`` turns a ``$ref`` into its schema."""
     if schema is True or schema == {}:
-        return st.none() | st.booleans() | st.integers(-5, 5) | _TEXT
+        return _ANY
     if not isinstance(schema, dict):
         raise ValueError(f"cannot build instances of {schema!r}")
+    unsupported = sorted(_UNSUPPORTED & schema.keys())
+    if unsupported:
+        raise ValueError(f"cannot build instances of a schema using {unsupported}: {schema!r}")
+    if all(key in _ANNOTATIONS or key.startswith("x-") for key in schema):
+        return _ANY
     if "$ref" in schema:
         merged = {**resolve(schema["$ref"]), **{k: v for k, v in schema.items() if k != "$ref"}}
         return instances(merged, resolve, depth)
@@ -125,4 +152,11 @@ def _object(schema: dict[str, Any], resolve: Resolver, depth: int) -> st.SearchS
         for name, sub in props.items()
         if name not in fixed and not (isinstance(sub, dict) and sub.get("readOnly") and depth > 8)
     }
-    return st.fixed_dictionaries(fixed, optional=optional)
+    declared = st.fixed_dictionaries(fixed, optional=optional)
+    extra = schema.get("additionalProperties", True)
+    if extra is False or depth > 4:
+        return declared
+    # Additional properties are allowed (explicitly, or by omission): draw a few.
+    values = _ANY if extra is True else instances(extra, resolve, depth + 1)
+    extras = st.dictionaries(_EXTRA_KEYS.filter(lambda k: k not in props), values, max_size=2)
+    return st.tuples(declared, extras).map(lambda pair: {**pair[1], **pair[0]})

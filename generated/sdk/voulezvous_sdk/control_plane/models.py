@@ -170,6 +170,9 @@ class CostEstimate(BaseModel):
 
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     media_profile: MediaProfileName
     duration_s: Annotated[float, Field(ge=0.0)]
     """
@@ -200,6 +203,9 @@ class Session(BaseModel):
     One user's stay in one mode.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     user_id: UUID
     """
@@ -280,6 +286,9 @@ class SessionTransition(BaseModel):
     The outcome of a transition.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     ended: Session
     """
     The session that was ended (`end_reason: transition`).
@@ -296,6 +305,9 @@ class SessionLease(BaseModel):
     A session's lease after a heartbeat.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     session_id: UUID
     state: SessionState
     version: Annotated[int, Field(ge=1)]
@@ -327,6 +339,9 @@ class Presence(BaseModel):
     A user's presence.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     """
     The presence id.
@@ -371,6 +386,9 @@ class PresenceHeartbeat(BaseModel):
     The caller's presence after a heartbeat.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     presence_id: UUID
     last_seen_at: AwareDatetime
     expires_at: AwareDatetime
@@ -381,6 +399,9 @@ class PresenceHeartbeat(BaseModel):
 
 
 class PresencePage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     items: list[Presence]
     next_cursor: str | None
     """
@@ -422,6 +443,9 @@ class OpenChatThreadRequest(BaseModel):
 
 
 class ChatThread(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     scope: ChatScope
     participant_user_ids: list[UUID]
@@ -447,6 +471,9 @@ class PostChatMessageRequest(BaseModel):
 
 
 class ChatMessage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     thread_id: UUID
     seq: Annotated[int, Field(ge=1)]
@@ -459,6 +486,9 @@ class ChatMessage(BaseModel):
 
 
 class ChatMessagePage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     items: list[ChatMessage]
     next_cursor: str | None
     """
@@ -499,6 +529,9 @@ class CreateConsentInviteRequest(BaseModel):
 
 
 class ConsentInvite(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     state: ConsentInviteState
     mode: ModeName
@@ -532,6 +565,9 @@ class RespondConsentInviteRequest(BaseModel):
 
 
 class ConsentDecisionResult(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     invite: ConsentInvite
     session: Session | None
     """
@@ -586,6 +622,9 @@ class MatchStatus(BaseModel):
     The caller's place in the random chain.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     state: MatchState
     match_id: UUID | None
     """
@@ -729,6 +768,9 @@ class ModerationReport(BaseModel):
     A filed report, as its reporter sees it.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     state: ModerationReportState
     reporter_user_id: UUID
@@ -778,6 +820,9 @@ class BlockState(BaseModel):
     Whether the caller blocks a user.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     user_id: UUID
     blocked: bool
     blocked_at: AwareDatetime | None
@@ -821,6 +866,9 @@ class ModerationAction(BaseModel):
     A moderator action in force.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     action: ModerationActionKind
     user_id: UUID
@@ -894,6 +942,9 @@ class AuthTokens(BaseModel):
     An access token and the refresh token that renews it.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     token_type: Literal["Bearer"]
     access_token: str
     """
@@ -919,6 +970,9 @@ class CurrentUser(BaseModel):
     The signed-in user's own account.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     display_name: str
     roles: list[Role]
@@ -1021,6 +1075,9 @@ class TelemetryIngestResult(BaseModel):
     What became of a batch.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     received_count: Annotated[int, Field(ge=0)]
     accepted_count: Annotated[int, Field(ge=0)]
     """
@@ -1335,6 +1392,10 @@ class Problem(BaseModel):
     type: str
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
+    """
+    title: str
+    """
+    A short, human-readable summary of the problem type.
     """
     status: Annotated[int, Field(ge=400, le=599)]
     """

@@ -48,6 +48,9 @@ class StageState(BaseModel):
     An operator-pausable stage (planner, realizer or discovery).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     paused: bool
     paused_since: AwareDatetime | None
     """
@@ -64,6 +67,9 @@ class StageState(BaseModel):
 
 
 class QueueState(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     length: Annotated[int, Field(ge=0)]
     """
     Ready items in the queue.
@@ -84,6 +90,9 @@ class QueueState(BaseModel):
 
 
 class EmergencyState(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     active: bool
     """
     True while an operator keeps the transmitter on the emergency reserve loop.
@@ -93,6 +102,9 @@ class EmergencyState(BaseModel):
 
 
 class TransmitterState(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     state: Literal["starting", "on_air", "fallback", "restarting", "stopped"]
     """
     `on_air`: playing queue items; `fallback`: playing the reserve loop (see
@@ -119,6 +131,9 @@ class TransmitterState(BaseModel):
 
 
 class NightlyState(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     running: bool
     """
     True while a nightly run is queued or running.
@@ -139,6 +154,9 @@ class NightlyState(BaseModel):
 
 
 class LabStatus(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     generated_at: AwareDatetime
     planner: StageState
     realizer: StageState
@@ -150,6 +168,9 @@ class LabStatus(BaseModel):
 
 
 class NightlyRun(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     run_id: UUID
     state: Literal["queued", "running"]
     forced: bool
@@ -173,6 +194,9 @@ Alert severity, in increasing order. The webhook sends only `high` and `critical
 
 
 class Alert(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     code: Annotated[str, Field(pattern="^[a-z][a-z0-9_]*$")]
     """
     Stable alert code. Known codes: `qa_score_low`, `fallback_ratio_high`,
@@ -210,6 +234,9 @@ class Alert(BaseModel):
 
 
 class AlertSnapshot(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     evaluated_at: AwareDatetime
     highest_severity: Literal["low", "medium", "high", "critical"] | None
     """
@@ -232,6 +259,9 @@ class CycleReport(BaseModel):
     One orchestrator cycle.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     kind: Literal["cycle"]
     created_at: AwareDatetime
@@ -257,6 +287,9 @@ class NightlyReport(BaseModel):
     One nightly run (scheduled or forced).
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     kind: Literal["nightly"]
     created_at: AwareDatetime
@@ -281,6 +314,9 @@ class NightlyReport(BaseModel):
 
 
 class QaCheck(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     name: str
     """
     The check (`streams`, `duration`, `decode`, `silence`, `black`, `freeze`, ...).
@@ -294,6 +330,9 @@ class QaReport(BaseModel):
     The QA verdict on one prepared item.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     kind: Literal["qa"]
     created_at: AwareDatetime
@@ -316,6 +355,9 @@ class FallbackReport(BaseModel):
     One episode on the reserve loop.
     """
 
+    model_config = ConfigDict(
+        extra="allow",
+    )
     id: UUID
     kind: Literal["fallback"]
     created_at: AwareDatetime
@@ -346,6 +388,9 @@ Report = TypeAliasType(
 
 
 class ReportPage(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     items: list[Report]
     next_cursor: str | None
     """
@@ -403,6 +448,9 @@ class FieldError(BaseModel):
 
 
 class ControlResult(BaseModel):
+    model_config = ConfigDict(
+        extra="allow",
+    )
     command: Command
     changed: bool
     """
@@ -427,6 +475,10 @@ class Problem(BaseModel):
     type: str
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
+    """
+    title: str
+    """
+    A short, human-readable summary of the problem type.
     """
     status: Annotated[int, Field(ge=400, le=599)]
     """
