@@ -14,14 +14,13 @@ from pathlib import Path
 from codegen.errors import CodegenError
 from codegen.hashing import contract_hash
 
-__all__ = ["header_for", "render_jsonschema_models"]
+__all__ = ["MODEL_OPTIONS", "header_for", "render_jsonschema_models"]
 
-# Strict, readable models: unknown keys are errors (extra=forbid), enums become
-# Literals, constrained scalars become type aliases, no timestamp (reproducible).
-# email and URI formats stay plain strings: pydantic's EmailStr needs an extra
-# package that generated code must not depend on.
-_OPTIONS = [
-    "--input-file-type", "jsonschema",
+# Strict, readable models shared by every model target: enums become Literals,
+# constrained scalars become type aliases, nullable is `T | None`, class names come
+# from titles, no timestamp (reproducible). email and URI formats stay plain strings:
+# pydantic's EmailStr needs an extra package that generated code must not depend on.
+MODEL_OPTIONS = [
     "--output-model-type", "pydantic_v2.BaseModel",
     "--target-python-version", "3.11",
     "--use-annotated",
@@ -33,14 +32,17 @@ _OPTIONS = [
     "--use-title-as-name",
     "--use-double-quotes",
     "--strict-nullable",
-    "--collapse-root-models",
     "--use-type-alias",
     "--enum-field-as-literal", "all",
-    "--extra-fields", "forbid",
     "--disable-timestamp",
     "--type-mappings", "email=string", "idn-email=string", "uri=string",
     "--no-formatters",  # the pipeline formats every target with the project's ruff settings
     "--custom-file-header-mode", "replace",
+]  # fmt: skip
+# Manifests and events are closed documents: unknown keys are errors.
+_OPTIONS = [
+    "--input-file-type", "jsonschema", "--collapse-root-models", "--extra-fields", "forbid",
+    *MODEL_OPTIONS,
 ]  # fmt: skip
 
 

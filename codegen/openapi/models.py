@@ -10,35 +10,14 @@ import tempfile
 from pathlib import Path
 
 from codegen.errors import CodegenError
+from codegen.jsonschema_models import MODEL_OPTIONS
 from codegen.openapi.ir import Api
 
 __all__ = ["render_models"]
 
-# Same choices as the manifest models: strict enums as Literals, nullable as
-# `T | None`, constrained scalars as type aliases, class names from the titles
-# the normalizer assigned (so routers and the SDK know every name).
-_OPTIONS = [
-    "--input-file-type", "openapi",
-    "--output-model-type", "pydantic_v2.BaseModel",
-    "--target-python-version", "3.11",
-    "--use-annotated",
-    "--field-constraints",
-    "--use-standard-collections",
-    "--use-union-operator",
-    "--use-schema-description",
-    "--use-field-description",
-    "--use-title-as-name",
-    "--use-double-quotes",
-    "--strict-nullable",
-    "--use-type-alias",
-    "--enum-field-as-literal", "all",
-    "--disable-timestamp",
-    # email and URI formats stay plain strings: pydantic's EmailStr needs an extra
-    # package the SDK must not depend on; the server validates them where it matters.
-    "--type-mappings", "email=string", "idn-email=string", "uri=string",
-    "--no-formatters",
-    "--custom-file-header-mode", "replace",
-]  # fmt: skip
+# The shared model options; class names come from the titles the normalizer
+# assigned, so routers and the SDK know every name.
+_OPTIONS = ["--input-file-type", "openapi", *MODEL_OPTIONS]
 
 
 def render_models(api: Api, header: str) -> str:

@@ -6,7 +6,7 @@ import builtins
 import keyword
 import re
 
-__all__ = ["RESERVED_CLASS_NAMES", "class_name", "snake", "unique"]
+__all__ = ["RESERVED_CLASS_NAMES", "class_name", "snake", "stdlib_imports", "unique"]
 
 # Names a generated module imports or Python defines; a schema called one of these
 # gets a `Model` suffix so it never shadows what the generated code relies on.
@@ -76,3 +76,16 @@ def unique(base: str, taken: set[str] | frozenset[str]) -> str:
     while name in taken:
         name, n = f"{base}{n}", n + 1
     return name
+
+
+_STDLIB_TYPES = (
+    ("UUID", "from uuid import UUID"),
+    ("datetime", "from datetime import datetime"),
+    ("date", "from datetime import date"),
+    ("time", "from datetime import time"),
+)
+
+
+def stdlib_imports(text: str) -> list[str]:
+    """Import lines for the standard-library types that annotations in ``text`` name."""
+    return [line for name, line in _STDLIB_TYPES if re.search(rf"\b{name}\b", text)]

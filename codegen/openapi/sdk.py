@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codegen.openapi.ir import Api, Operation, Pagination, Param
-from codegen.openapi.names import class_name, snake
+from codegen.openapi.names import class_name, snake, stdlib_imports
 from codegen.templates import environment
 
 __all__ = ["SDK_DIR", "SDK_PACKAGE", "render_sdk"]
@@ -141,19 +140,6 @@ def _sdk_op(api: Api, op: Operation, short: str, codes: dict[str, str]) -> _SdkO
     )
 
 
-def _stdlib(text: str) -> list[str]:
-    return [
-        line
-        for name, line in (
-            ("UUID", "from uuid import UUID"),
-            ("datetime", "from datetime import datetime"),
-            ("date", "from datetime import date"),
-            ("time", "from datetime import time"),
-        )
-        if re.search(rf"\b{name}\b", text)
-    ]
-
-
 def render_sdk(
     apis: list[Api], models: dict[str, str], header: str, version: str
 ) -> dict[Path, str]:
@@ -187,7 +173,7 @@ def render_sdk(
                 tag=tag,
                 operations=ops,
                 sdk=SDK_PACKAGE,
-                stdlib=_stdlib(text),
+                stdlib=stdlib_imports(text),
             )
         files[base / api.name / "models.py"] = models[api.name]
         files[base / api.name / "client.py"] = env.get_template("sdk_client.py.j2").render(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from codegen.openapi.ir import Api, Operation, Param
+from codegen.openapi.names import stdlib_imports
 from codegen.templates import environment
 
 __all__ = ["SUPPORT_MODULE", "render_server", "render_support"]
@@ -163,16 +164,7 @@ def render_server(api: Api, package: str, header: str) -> dict[Path, str]:
         ]
         methods = sorted({op.decorator for op in operations})
         text = " ".join(" ".join(op.signature) for op in operations)
-        stdlib = [
-            line
-            for name, line in (
-                ("UUID", "from uuid import UUID"),
-                ("datetime", "from datetime import datetime"),
-                ("date", "from datetime import date"),
-                ("time", "from datetime import time"),
-            )
-            if re.search(rf"\b{name}\b", text)
-        ]
+        stdlib = stdlib_imports(text)
         files[Path(f"{tag.py_name}.py")] = tag_template.render(
             header=header,
             tag=tag,
