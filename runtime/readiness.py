@@ -10,7 +10,7 @@ from litestar import Controller, Response, get
 from litestar.datastructures import State
 
 from runtime.problem import problem_response
-from runtime.store import ping
+from runtime.store import head_revision, ping, schema_revision
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -46,8 +46,15 @@ async def readiness(runtime: Runtime) -> dict[str, Any]:
     try:
         await asyncio.wait_for(ping(runtime.engine), timeout=runtime.ready_timeout_s)
         checks["database"] = {"ok": True}
-    except Exception as exc:
+        revision = await asyncio.wait_for(
+            schema_revision(runtime.engine), timeout=runtime.ready_timeout_s
+        )
+    except Exception as exc:  # any failure of the database means not ready
         checks["database"] = {"ok": False, "error": type(exc).__name__}
+    else:
+        # `vvtv up` migrates first; a database behind the code is not ready for it.
+        head = head_revision()
+        checks["schema"] = {"ok": revision == head, "revision": revision, "head": head}
     return {"ok": all(c["ok"] for c in checks.values()), "checks": checks}
 
 

@@ -5,6 +5,7 @@ Heavy imports live inside the commands so that quick checks start fast.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import sys
@@ -32,8 +33,11 @@ def up(host: str | None, port: int | None, tier: str | None) -> None:
     from runtime.settings import Settings  # noqa: PLC0415
     from runtime.store import display_url  # noqa: PLC0415
 
+    from runtime.store import upgrade  # noqa: PLC0415
+
     overrides = {"host": host, "port": port, "cost_tier": tier}
     settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    revision = asyncio.run(upgrade(settings.database_url))
     asgi = build_app(settings)
     runtime = asgi.state.runtime
     base = f"http://{settings.host}:{settings.port}"
@@ -41,7 +45,7 @@ def up(host: str | None, port: int | None, tier: str | None) -> None:
     click.echo(f"  serving      {base}")
     click.echo(f"  liveness     {base}/health/live")
     click.echo(f"  readiness    {base}/health/ready")
-    click.echo(f"  database     {display_url(settings.database_url)}")
+    click.echo(f"  database     {display_url(settings.database_url)} (revision {revision})")
     click.echo(f"  manifests    {settings.manifests_dir}")
     if runtime.config is not None:
         click.echo(f"  cost tier    {runtime.config.tier} ({runtime.config.config_hash})")
@@ -104,6 +108,34 @@ def codegen(check: bool, root: Path) -> None:
     for path in changed:
         click.echo(f"wrote {path.as_posix()}")
     click.echo(f"{len(changed)} file(s) changed")
+
+
+@cli.group()
+def db() -> None:
+    """The database: migrations (SQLite by default, PostgreSQL with VVTV_DATABASE_URL)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True, help="Target revision.")
+def db_upgrade(revision: str) -> None:
+    """Apply the migrations up to REVISION."""
+    from runtime.settings import Settings  # noqa: PLC0415
+    from runtime.store import display_url, upgrade  # noqa: PLC0415
+
+    settings = Settings()
+    reached = asyncio.run(upgrade(settings.database_url, revision))
+    click.echo(f"{display_url(settings.database_url)} at revision {reached}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Print the revision the database is at, and the newest one."""
+    from runtime.settings import Settings  # noqa: PLC0415
+    from runtime.store import current_revision, head_revision  # noqa: PLC0415
+
+    settings = Settings()
+    now = asyncio.run(current_revision(settings.database_url))
+    click.echo(f"current {now}, head {head_revision()}")
 
 
 @cli.group()

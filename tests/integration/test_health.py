@@ -11,6 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from runtime.app import build_app
 from runtime.settings import Settings
+from runtime.store import head_revision, upgrade
 
 
 def _settings(tmp_path: Path, **kw: object) -> Settings:
@@ -18,7 +19,9 @@ def _settings(tmp_path: Path, **kw: object) -> Settings:
 
 
 async def test_live_and_ready_on_sqlite(tmp_path: Path) -> None:
-    async with AsyncTestClient(build_app(_settings(tmp_path))) as client:
+    settings = _settings(tmp_path)
+    await upgrade(settings.database_url)
+    async with AsyncTestClient(build_app(settings)) as client:
         live = await client.get("/health/live")
         assert live.status_code == 200 and live.json() == {"status": "live"}
         ready = await client.get("/health/ready")
@@ -28,6 +31,7 @@ async def test_live_and_ready_on_sqlite(tmp_path: Path) -> None:
         assert body["checks"]["config"]["tier"] == "COST_LOW"
         assert body["checks"]["config"]["config_hash"].startswith("sha256:")
         assert body["checks"]["database"] == {"ok": True}
+        assert body["checks"]["schema"]["revision"] == head_revision()
     # The embedded database runs in WAL mode.
     assert (tmp_path / "vvtv.db").exists()
 
@@ -37,6 +41,7 @@ async def test_ready_on_postgres(postgres_url: str) -> None:
     # Fails (never skips) when PostgreSQL is down: CI must run this.
     connection = await asyncpg.connect(postgres_url)
     await connection.close()
+    await upgrade(postgres_url)
     async with AsyncTestClient(build_app(Settings(database_url=postgres_url))) as client:
         ready = await client.get("/health/ready")
         assert ready.status_code == 200, ready.text
@@ -57,12 +62,23 @@ async def test_unreachable_database_is_503_problem_json() -> None:
     assert problem["checks"]["config"]["ok"] is True
 
 
+async def test_a_database_behind_the_code_is_not_ready(tmp_path: Path) -> None:
+    async with AsyncTestClient(build_app(_settings(tmp_path))) as client:
+        ready = await client.get("/health/ready")
+    assert ready.status_code == 503
+    problem = ready.json()
+    assert problem["checks"]["schema"] == {"ok": False, "revision": "base", "head": head_revision()}
+    assert "schema" in problem["detail"]
+
+
 async def test_invalid_config_is_503_naming_the_problems(root: Path, tmp_path: Path) -> None:
     manifests = tmp_path / "manifests"
     shutil.copytree(root / "manifests", manifests)
     tiers = manifests / "cost-tiers.yaml"
     tiers.write_text(tiers.read_text().replace("timeout_s: 20", "timeout_s: twenty"))
-    async with AsyncTestClient(build_app(_settings(tmp_path, manifests_dir=manifests))) as client:
+    settings = _settings(tmp_path, manifests_dir=manifests)
+    await upgrade(settings.database_url)
+    async with AsyncTestClient(build_app(settings)) as client:
         ready = await client.get("/health/ready")
         live = await client.get("/health/live")
     assert live.status_code == 200
