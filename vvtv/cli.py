@@ -31,9 +31,10 @@ def up(host: str | None, port: int | None, tier: str | None) -> None:
 
     from runtime.app import build_app  # noqa: PLC0415
     from runtime.settings import Settings  # noqa: PLC0415
-    from runtime.store import display_url  # noqa: PLC0415
-
-    from runtime.store import upgrade  # noqa: PLC0415
+    from runtime.store import (
+        display_url,
+        upgrade,
+    )
 
     overrides = {"host": host, "port": port, "cost_tier": tier}
     settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
