@@ -31,10 +31,7 @@ def up(host: str | None, port: int | None, tier: str | None) -> None:
 
     from runtime.app import build_app  # noqa: PLC0415
     from runtime.settings import Settings  # noqa: PLC0415
-    from runtime.store import (
-        display_url,
-        upgrade,
-    )
+    from runtime.store import display_url, upgrade  # noqa: PLC0415
 
     overrides = {"host": host, "port": port, "cost_tier": tier}
     settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
