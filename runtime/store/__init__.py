@@ -1,6 +1,12 @@
 """Storage: engines for SQLite and PostgreSQL, the schema, and its migrations."""
 
-from runtime.store.engine import create_engine, display_url, normalize_url, ping
+from runtime.store.engine import (
+    create_engine,
+    display_url,
+    normalize_url,
+    ping,
+    write_transaction,
+)
 from runtime.store.migrate import (
     current_revision,
     downgrade,
@@ -19,4 +25,5 @@ __all__ = [
     "ping",
     "schema_revision",
     "upgrade",
+    "write_transaction",
 ]

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-__all__ = ["create_engine", "display_url", "normalize_url", "ping"]
+__all__ = [
+    "WRITE_OPTION",
+    "create_engine",
+    "display_url",
+    "normalize_url",
+    "ping",
+    "write_transaction",
+]
+
+WRITE_OPTION = "vvtv_write"
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -37,11 +48,21 @@ def display_url(raw: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN is turned off: `_sqlite_begin` decides the kind.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # A writer takes the write lock when it starts (BEGIN IMMEDIATE), so two writers
+    # never both read and then fail to upgrade their lock ("database is locked");
+    # readers start deferred and run alongside under WAL.
+    immediate = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def create_engine(raw: str) -> AsyncEngine:
@@ -50,10 +71,20 @@ def create_engine(raw: str) -> AsyncEngine:
     if url.drivername.startswith("sqlite"):
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True)
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes: BEGIN IMMEDIATE on SQLite, a plain one on PostgreSQL."""
+    async with engine.connect() as connection:
+        writer = await connection.execution_options(**{WRITE_OPTION: True})
+        async with writer.begin():
+            yield writer
 
 
 async def ping(engine: AsyncEngine) -> None:
