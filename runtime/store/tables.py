@@ -7,7 +7,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -18,6 +17,8 @@ from sqlalchemy import (
     Text,
     Uuid,
 )
+
+from runtime.store.types import UtcDateTime
 
 __all__ = [
     "SESSION_STATES",
@@ -64,9 +65,9 @@ sessions = Table(
     Column("config_hash", String(80), nullable=False),
     # Fencing: every state or lease change bumps it and is matched on it.
     Column("version", Integer, nullable=False, server_default="1"),
-    Column("lease_expires_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("ended_at", DateTime(timezone=True)),
+    Column("lease_expires_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
     Column("end_reason", String(32)),
     Column("received_mbps", Float, nullable=False),
     Column("concurrent_viewers", Integer, nullable=False, server_default="1"),
@@ -88,11 +89,11 @@ session_outbox = Table(
     Column("session_id", Uuid, ForeignKey("sessions.id"), nullable=False, index=True),
     Column("kind", String(32), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
-    Column("done_at", DateTime(timezone=True)),
-    Column("failed_at", DateTime(timezone=True)),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("done_at", UtcDateTime),
+    Column("failed_at", UtcDateTime),
     Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
     CheckConstraint(_in("kind", ("revoke_endpoints",)), name="kind"),
     Index("ix_session_outbox_pending", "done_at", "failed_at", "next_attempt_at"),
 )
@@ -103,7 +104,7 @@ audit_events = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
     Column("kind", String(64), nullable=False),
     Column("subject", String(128), nullable=False),
     Column("payload", JSON, nullable=False),
@@ -116,5 +117,5 @@ sweeper_leases = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("holder", String(128), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
 )

@@ -1,0 +1,140 @@
+"""Sessions in the database: every state change is one conditional statement.
+
+A compare-and-set on ``state`` (and ``version`` for leases) decides the single winner
+of a race; the unique ``parent_session_id`` backs it, so no interleaving can give a
+session two successors. Each function runs inside the caller's write transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from runtime.sessions.rules import cost_estimate
+from runtime.store.tables import session_outbox, sessions
+
+__all__ = ["NewSession", "SessionRow", "begin_end", "get_session", "insert_session", "transition"]
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """What creating a session records (the policy snapshot is its config hash)."""
+
+    user_id: uuid.UUID
+    mode: str
+    audience_type: str
+    stream_transport: str
+    intent_label: str | None
+    media_profile: str
+    config_hash: str
+    received_mbps: float
+    lease_expires_at: datetime
+    concurrent_viewers: int = 1
+    parent_session_id: uuid.UUID | None = None
+    handover: str | None = None
+
+
+SessionRow = RowMapping
+
+
+async def insert_session(
+    conn: AsyncConnection, new: NewSession, *, now: datetime, state: str = "active"
+) -> SessionRow:
+    """Insert a session; a second successor of one parent fails on the unique constraint."""
+    values: dict[str, Any] = {
+        "id": uuid.uuid4(),
+        "state": state,
+        "created_at": now,
+        **new.__dict__,
+    }
+    result = await conn.execute(insert(sessions).values(values).returning(*sessions.c))
+    return result.mappings().one()
+
+
+async def get_session(
+    conn: AsyncConnection, session_id: uuid.UUID, user_id: uuid.UUID
+) -> SessionRow | None:
+    """The session if it exists and belongs to ``user_id`` (a foreign id reads as absent)."""
+    query = select(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id)
+    return (await conn.execute(query)).mappings().one_or_none()
+
+
+async def begin_end(
+    conn: AsyncConnection,
+    session_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    reason: str,
+    now: datetime,
+) -> SessionRow | None:
+    """``active -> ending`` by compare-and-set, with its cost and a revoke in the outbox.
+
+    Returns ``None`` when the session is not active (or not the user's): the caller lost
+    the race or asked for an edge the state machine does not have.
+    """
+    current = await get_session(conn, session_id, user_id)
+    if current is None or current["state"] != "active":
+        return None
+    estimate = cost_estimate(
+        current["media_profile"],
+        current["received_mbps"],
+        current["concurrent_viewers"],
+        current["created_at"],
+        now,
+    )
+    ended = await conn.execute(
+        update(sessions)
+        .where(
+            sessions.c.id == session_id,
+            sessions.c.user_id == user_id,
+            sessions.c.state == "active",
+        )
+        .values(
+            state="ending",
+            version=sessions.c.version + 1,
+            ended_at=now,
+            end_reason=reason,
+            duration_s=estimate.duration_s,
+            estimated_egress_gb=estimate.estimated_egress_gb,
+        )
+        .returning(*sessions.c)
+    )
+    row = ended.mappings().one_or_none()
+    if row is None:
+        return None
+    await conn.execute(
+        insert(session_outbox).values(
+            id=uuid.uuid4(),
+            session_id=session_id,
+            kind="revoke_endpoints",
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    return row
+
+
+async def transition(
+    conn: AsyncConnection,
+    session_id: uuid.UUID,
+    user_id: uuid.UUID,
+    successor: NewSession,
+    *,
+    now: datetime,
+) -> tuple[SessionRow, SessionRow] | None:
+    """End ``session_id`` and create its successor in the caller's transaction.
+
+    ``None`` when the session was not active: exactly one of concurrent transitions wins.
+    """
+    ended = await begin_end(conn, session_id, user_id, reason="transition", now=now)
+    if ended is None:
+        return None
+    child = NewSession(**{**successor.__dict__, "parent_session_id": session_id})
+    created = await insert_session(conn, child, now=now)
+    return ended, created
