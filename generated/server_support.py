@@ -138,7 +138,8 @@ def security_guard(
 ) -> Guard:
     """A guard that passes when every scheme of any one alternative passes.
 
-    A failure answers 401 with ``WWW-Authenticate: <challenge>`` (RFC 9110).
+    A failure answers 401 with ``WWW-Authenticate: <challenge>`` (RFC 9110). A verifier
+    that authenticates someone stores them in ``connection.scope["user"]``.
     """
 
     async def guard(

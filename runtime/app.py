@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from litestar import Litestar, Router
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -13,11 +15,14 @@ from generated.lab_control.server import Handlers as LabControlHandlers
 from generated.lab_control.server import build_routers as lab_control_routers
 from generated.public_api.server import Handlers as PublicApiHandlers
 from generated.public_api.server import build_routers as public_api_routers
+from runtime.auth import TokenService, bearer_verifier
 from runtime.config import ConfigError, load_config
 from runtime.contract_docs import ContractDocsController, contract_files
 from runtime.observability import configure_logging
 from runtime.problem import exception_handlers
 from runtime.readiness import HealthController, Runtime
+from runtime.sessions.handlers import SessionHandlers
+from runtime.sessions.service import SessionService
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.store import create_engine
 
@@ -46,7 +51,11 @@ def build_app(settings: Settings | None = None) -> Litestar:
         await runtime.engine.dispose()
 
     return Litestar(
-        route_handlers=[HealthController, ContractDocsController, *contract_routers()],
+        route_handlers=[
+            HealthController,
+            ContractDocsController,
+            *contract_routers(settings, runtime),
+        ],
         state=State(
             {
                 "runtime": runtime,
@@ -66,10 +75,18 @@ def build_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-def contract_routers() -> list[Router]:
-    """Every generated router, each wired to its handlers (none yet: those answer 501)."""
+def contract_routers(settings: Settings, runtime: Runtime) -> list[Router]:
+    """Every generated router, wired to the handlers that exist (the others answer 501)."""
+    tokens = TokenService(
+        settings.effective_token_secret(), ttl=timedelta(seconds=settings.token_ttl_s)
+    )
+    guards = {"bearerAuth": bearer_verifier(tokens)}
+    sessions = None
+    if runtime.config is not None:
+        service = SessionService(runtime.engine, runtime.config, lease_s=settings.session_lease_s)
+        sessions = SessionHandlers(service)
     return [
-        *control_plane_routers(ControlPlaneHandlers()),
+        *control_plane_routers(ControlPlaneHandlers(sessions=sessions), guards=guards),
         *public_api_routers(PublicApiHandlers()),
         *lab_control_routers(LabControlHandlers()),
     ]

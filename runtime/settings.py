@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["PROJECT_ROOT", "Settings"]
+__all__ = ["DEV_TOKEN_SECRET", "PROJECT_ROOT", "Settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Allowed only when VVTV_ENV=dev; any other environment must set VVTV_TOKEN_SECRET.
+DEV_TOKEN_SECRET = "dev-only-token-secret-never-in-production"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -35,6 +37,21 @@ class Settings(BaseSettings):
         default=None, description="json in prod, console elsewhere, unless set"
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    token_secret: SecretStr | None = Field(
+        default=None, description="HS256 key of the bearer tokens (VVTV_TOKEN_SECRET)"
+    )
+    token_ttl_s: int = Field(default=900, gt=0, le=900, description="15 min at most (epic N)")
+    session_lease_s: int = Field(
+        default=30, ge=3, description="Session lease without a heartbeat, seconds (chosen)"
+    )
+
+    def effective_token_secret(self) -> str:
+        """The token key; the development default is refused outside ``VVTV_ENV=dev``."""
+        if self.token_secret is not None:
+            return self.token_secret.get_secret_value()
+        if self.env != "dev":
+            raise ValueError("VVTV_TOKEN_SECRET must be set when VVTV_ENV is not dev")
+        return DEV_TOKEN_SECRET
 
     @property
     def effective_log_format(self) -> Literal["json", "console"]:

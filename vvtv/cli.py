@@ -137,6 +137,36 @@ def db_current() -> None:
 
 
 @cli.group()
+def dev() -> None:
+    """Development helpers (refused outside VVTV_ENV=dev)."""
+
+
+@dev.command("token")
+@click.argument("user")
+@click.option("--role", "roles", multiple=True, help="A role to grant (repeatable).")
+def dev_token(user: str, roles: tuple[str, ...]) -> None:
+    """Print a bearer token for USER (a UUID, or any name: it is hashed into one)."""
+    import uuid  # noqa: PLC0415
+    from datetime import timedelta  # noqa: PLC0415
+
+    from runtime.auth import Caller, TokenService  # noqa: PLC0415
+    from runtime.settings import Settings  # noqa: PLC0415
+
+    settings = Settings()
+    if settings.env != "dev":
+        click.echo("error: `vvtv dev token` works only with VVTV_ENV=dev", err=True)
+        sys.exit(2)
+    try:
+        user_id = uuid.UUID(user)
+    except ValueError:
+        user_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://voulezvous.tv/dev-users/{user}")
+    tokens = TokenService(
+        settings.effective_token_secret(), ttl=timedelta(seconds=settings.token_ttl_s)
+    )
+    click.echo(tokens.issue(Caller(user_id, roles)))
+
+
+@cli.group()
 def contracts() -> None:
     """Gates over the contracts: lint them, and classify changes as breaking or not."""
 

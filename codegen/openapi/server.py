@@ -112,6 +112,12 @@ def _view(op: Operation, schemes: dict[str, Any]) -> _OpView:
             call_args.insert(0, f"body=parse_body({body}, data)")
         else:
             call_args.insert(0, "body=data")
+    if any(op.security):
+        # Who the security schemes authenticated: what a verifier put in scope["user"]
+        # (None for an anonymous call to an operation that also allows one).
+        signature.insert(0, "caller: Any")
+        route_args.insert(0, "request: Request[Any, Any, Any]")
+        call_args.insert(0, 'caller=request.scope.get("user")')
     required_first = sorted(signature, key=lambda s: " = " in s)
     route_first = sorted(route_args, key=lambda s: " = " in s)
     media = next((r.content_type for r in success if r.content_type), None)

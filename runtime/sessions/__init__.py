@@ -1,19 +1,16 @@
-"""Sessions: the orchestrator every mode depends on (rules now; store and service next)."""
+"""Sessions: the orchestrator every mode depends on (rules, store, service, handlers)."""
 
-from runtime.sessions.rules import (
-    EDGES,
-    CostEstimate,
-    InvalidTransitionError,
-    check_edge,
-    cost_estimate,
-    egress_gb_per_hour,
-)
+from runtime.sessions.handlers import SessionHandlers
+from runtime.sessions.rules import EDGES, CostEstimate, InvalidTransitionError, cost_estimate
+from runtime.sessions.service import Requested, SessionService, Transitioned
 
 __all__ = [
-    "EDGES",
     "CostEstimate",
+    "EDGES",
     "InvalidTransitionError",
-    "check_edge",
+    "Requested",
+    "SessionHandlers",
+    "SessionService",
+    "Transitioned",
     "cost_estimate",
-    "egress_gb_per_hour",
 ]

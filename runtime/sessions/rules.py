@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
 __all__ = [
-    "EGRESS_GB_PER_HOUR_PER_MBPS",
-    "EDGES",
     "CostEstimate",
+    "EDGES",
+    "EGRESS_GB_PER_HOUR_PER_MBPS",
     "InvalidTransitionError",
     "State",
     "check_edge",
@@ -53,7 +54,7 @@ def lease_expiry(now: datetime, ttl_s: float) -> datetime:
     return now + timedelta(seconds=ttl_s)
 
 
-def handover_between(transitions: dict[str, str], target: str) -> str | None:
+def handover_between(transitions: Mapping[str, str], target: str) -> str | None:
     """The handover hint (cut, crossfade, placeholder) the manifest gives for ``target``.
 
     ``transitions`` maps target modes to handovers for the current mode; ``None`` means

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from runtime.sessions.rules import cost_estimate
 from runtime.store.tables import session_outbox, sessions
 
-__all__ = ["NewSession", "SessionRow", "begin_end", "get_session", "insert_session", "transition"]
+__all__ = [
+    "NewSession",
+    "SessionRow",
+    "begin_end",
+    "get_session",
+    "insert_session",
+    "renew_lease",
+    "transition",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class NewSession:
     intent_label: str | None
     media_profile: str
     config_hash: str
+    cost_tier: str
     received_mbps: float
     lease_expires_at: datetime
     concurrent_viewers: int = 1
@@ -138,3 +147,33 @@ async def transition(
     child = NewSession(**{**successor.__dict__, "parent_session_id": session_id})
     created = await insert_session(conn, child, now=now)
     return ended, created
+
+
+async def renew_lease(
+    conn: AsyncConnection,
+    session_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    now: datetime,
+    ttl_s: float,
+) -> SessionRow | None:
+    """Extend an active, unexpired lease, bumping the version (the sweeper's fence).
+
+    A heartbeat that arrives after the lease ran out, or after the session left
+    ``active``, changes nothing: it cannot bring a session back.
+    """
+    result = await conn.execute(
+        update(sessions)
+        .where(
+            sessions.c.id == session_id,
+            sessions.c.user_id == user_id,
+            sessions.c.state == "active",
+            sessions.c.lease_expires_at >= now,
+        )
+        .values(
+            lease_expires_at=now + timedelta(seconds=ttl_s),
+            version=sessions.c.version + 1,
+        )
+        .returning(*sessions.c)
+    )
+    return result.mappings().one_or_none()

@@ -63,6 +63,7 @@ sessions = Table(
     Column("parent_session_id", Uuid, ForeignKey("sessions.id"), unique=True),
     Column("handover", String(16)),
     Column("config_hash", String(80), nullable=False),
+    Column("cost_tier", String(32), nullable=False, server_default="COST_LOW"),
     # Fencing: every state or lease change bumps it and is matched on it.
     Column("version", Integer, nullable=False, server_default="1"),
     Column("lease_expires_at", UtcDateTime, nullable=False),

@@ -24,6 +24,7 @@ def _new(user: uuid.UUID, mode: str = "party") -> NewSession:
         intent_label=None,
         media_profile="broadcast_hls",
         config_hash="sha256:" + "a" * 64,
+        cost_tier="COST_LOW",
         received_mbps=5.128,
         lease_expires_at=T0 + timedelta(seconds=30),
     )

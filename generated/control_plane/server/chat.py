@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 from uuid import UUID
 
-from litestar import Response, Router, get, post, route
+from litestar import Request, Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -37,6 +37,7 @@ class ChatHandlers(Protocol):
     async def open_chat_thread(
         self,
         *,
+        caller: Any,
         body: models.OpenChatThreadRequest,
         idempotency_key: str | None = None,
     ) -> models.ChatThread | Replied[models.ChatThread]:
@@ -46,6 +47,7 @@ class ChatHandlers(Protocol):
     async def list_chat_messages(
         self,
         *,
+        caller: Any,
         thread_id: UUID,
         cursor: str | None = None,
         limit: int | None = 50,
@@ -56,6 +58,7 @@ class ChatHandlers(Protocol):
     async def post_chat_message(
         self,
         *,
+        caller: Any,
         body: models.PostChatMessageRequest,
         thread_id: UUID,
         idempotency_key: str | None = None,
@@ -66,6 +69,7 @@ class ChatHandlers(Protocol):
     async def report_chat_thread(
         self,
         *,
+        caller: Any,
         body: models.ReportChatThreadRequest,
         thread_id: UUID,
         idempotency_key: str | None = None,
@@ -82,7 +86,8 @@ def build_chat_router(
     """Routes of `chat`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -169,12 +174,15 @@ def build_chat_router(
         },
     )
     async def open_chat_thread(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.OpenChatThreadRequest],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("open_chat_thread")
-        result = await impl.open_chat_thread(body=data, idempotency_key=idempotency_key)
+        result = await impl.open_chat_thread(
+            caller=request.scope.get("user"), body=data, idempotency_key=idempotency_key
+        )
         return render(result, 200, (200, 201), "application/json")
 
     @get(
@@ -206,13 +214,16 @@ def build_chat_router(
         },
     )
     async def list_chat_messages(
+        request: Request[Any, Any, Any],
         thread_id: Annotated[UUID, PathParameter()],
         cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
         limit: Annotated[int | None, QueryParameter(name="limit")] = 50,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("list_chat_messages")
-        result = await impl.list_chat_messages(thread_id=thread_id, cursor=cursor, limit=limit)
+        result = await impl.list_chat_messages(
+            caller=request.scope.get("user"), thread_id=thread_id, cursor=cursor, limit=limit
+        )
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -268,6 +279,7 @@ def build_chat_router(
         },
     )
     async def post_chat_message(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.PostChatMessageRequest],
         thread_id: Annotated[UUID, PathParameter()],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
@@ -275,7 +287,10 @@ def build_chat_router(
         if impl is None:
             return not_implemented("post_chat_message")
         result = await impl.post_chat_message(
-            body=data, thread_id=thread_id, idempotency_key=idempotency_key
+            caller=request.scope.get("user"),
+            body=data,
+            thread_id=thread_id,
+            idempotency_key=idempotency_key,
         )
         return render(result, 201, (201,), "application/json")
 
@@ -326,6 +341,7 @@ def build_chat_router(
         },
     )
     async def report_chat_thread(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ReportChatThreadRequest],
         thread_id: Annotated[UUID, PathParameter()],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
@@ -333,7 +349,10 @@ def build_chat_router(
         if impl is None:
             return not_implemented("report_chat_thread")
         result = await impl.report_chat_thread(
-            body=data, thread_id=thread_id, idempotency_key=idempotency_key
+            caller=request.scope.get("user"),
+            body=data,
+            thread_id=thread_id,
+            idempotency_key=idempotency_key,
         )
         return render(result, 201, (201,), "application/json")
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 from uuid import UUID
 
-from litestar import Response, Router, get, post, route
+from litestar import Request, Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -36,6 +36,7 @@ class ConsentHandlers(Protocol):
     async def create_consent_invite(
         self,
         *,
+        caller: Any,
         body: models.CreateConsentInviteRequest,
         idempotency_key: str | None = None,
     ) -> models.ConsentInvite | Replied[models.ConsentInvite]:
@@ -45,6 +46,7 @@ class ConsentHandlers(Protocol):
     async def get_consent_invite(
         self,
         *,
+        caller: Any,
         invite_id: UUID,
     ) -> models.ConsentInvite | Replied[models.ConsentInvite]:
         """Get an invite"""
@@ -53,6 +55,7 @@ class ConsentHandlers(Protocol):
     async def respond_consent_invite(
         self,
         *,
+        caller: Any,
         body: models.RespondConsentInviteRequest,
         invite_id: UUID,
         idempotency_key: str | None = None,
@@ -69,7 +72,8 @@ def build_consent_router(
     """Routes of `consent`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -159,12 +163,15 @@ def build_consent_router(
         },
     )
     async def create_consent_invite(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.CreateConsentInviteRequest],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("create_consent_invite")
-        result = await impl.create_consent_invite(body=data, idempotency_key=idempotency_key)
+        result = await impl.create_consent_invite(
+            caller=request.scope.get("user"), body=data, idempotency_key=idempotency_key
+        )
         return render(result, 201, (201,), "application/json")
 
     @get(
@@ -196,11 +203,14 @@ def build_consent_router(
         },
     )
     async def get_consent_invite(
+        request: Request[Any, Any, Any],
         invite_id: Annotated[UUID, PathParameter()],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("get_consent_invite")
-        result = await impl.get_consent_invite(invite_id=invite_id)
+        result = await impl.get_consent_invite(
+            caller=request.scope.get("user"), invite_id=invite_id
+        )
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -262,6 +272,7 @@ def build_consent_router(
         },
     )
     async def respond_consent_invite(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.RespondConsentInviteRequest],
         invite_id: Annotated[UUID, PathParameter()],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
@@ -269,7 +280,10 @@ def build_consent_router(
         if impl is None:
             return not_implemented("respond_consent_invite")
         result = await impl.respond_consent_invite(
-            body=data, invite_id=invite_id, idempotency_key=idempotency_key
+            caller=request.scope.get("user"),
+            body=data,
+            invite_id=invite_id,
+            idempotency_key=idempotency_key,
         )
         return render(result, 200, (200,), "application/json")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, post, route
+from litestar import Request, Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -49,6 +49,8 @@ class IdentityHandlers(Protocol):
 
     async def get_me(
         self,
+        *,
+        caller: Any,
     ) -> models.CurrentUser | Replied[models.CurrentUser]:
         """Get the caller's account"""
         ...
@@ -62,7 +64,8 @@ def build_identity_router(
     """Routes of `identity`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -198,10 +201,12 @@ def build_identity_router(
             ),
         },
     )
-    async def get_me() -> Response[Any]:
+    async def get_me(
+        request: Request[Any, Any, Any],
+    ) -> Response[Any]:
         if impl is None:
             return not_implemented("get_me")
-        result = await impl.get_me()
+        result = await impl.get_me(caller=request.scope.get("user"))
         return render(result, 200, (200,), "application/json")
 
     return Router(

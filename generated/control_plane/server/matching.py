@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, post, route
+from litestar import Request, Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -35,6 +35,7 @@ class MatchingHandlers(Protocol):
     async def join_match(
         self,
         *,
+        caller: Any,
         body: models.JoinMatchRequest,
     ) -> models.MatchStatus | Replied[models.MatchStatus]:
         """Join the random queue"""
@@ -43,6 +44,7 @@ class MatchingHandlers(Protocol):
     async def skip_match(
         self,
         *,
+        caller: Any,
         body: models.SkipMatchRequest,
     ) -> models.MatchStatus | Replied[models.MatchStatus]:
         """Skip the current match"""
@@ -50,12 +52,16 @@ class MatchingHandlers(Protocol):
 
     async def leave_match(
         self,
+        *,
+        caller: Any,
     ) -> models.MatchStatus | Replied[models.MatchStatus]:
         """Leave the random queue"""
         ...
 
     async def get_match_status(
         self,
+        *,
+        caller: Any,
     ) -> models.MatchStatus | Replied[models.MatchStatus]:
         """Get the caller's match status"""
         ...
@@ -69,7 +75,8 @@ def build_matching_router(
     """Routes of `matching`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -154,11 +161,12 @@ def build_matching_router(
         },
     )
     async def join_match(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.JoinMatchRequest],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("join_match")
-        result = await impl.join_match(body=data)
+        result = await impl.join_match(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -208,11 +216,12 @@ def build_matching_router(
         },
     )
     async def skip_match(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.SkipMatchRequest],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("skip_match")
-        result = await impl.skip_match(body=data)
+        result = await impl.skip_match(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -231,10 +240,12 @@ def build_matching_router(
             ),
         },
     )
-    async def leave_match() -> Response[Any]:
+    async def leave_match(
+        request: Request[Any, Any, Any],
+    ) -> Response[Any]:
         if impl is None:
             return not_implemented("leave_match")
-        result = await impl.leave_match()
+        result = await impl.leave_match(caller=request.scope.get("user"))
         return render(result, 200, (200,), "application/json")
 
     @get(
@@ -253,10 +264,12 @@ def build_matching_router(
             ),
         },
     )
-    async def get_match_status() -> Response[Any]:
+    async def get_match_status(
+        request: Request[Any, Any, Any],
+    ) -> Response[Any]:
         if impl is None:
             return not_implemented("get_match_status")
-        result = await impl.get_match_status()
+        result = await impl.get_match_status(caller=request.scope.get("user"))
         return render(result, 200, (200,), "application/json")
 
     return Router(

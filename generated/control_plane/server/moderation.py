@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post, route
+from litestar import Request, Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -35,6 +35,7 @@ class ModerationHandlers(Protocol):
     async def report_user(
         self,
         *,
+        caller: Any,
         body: models.ReportUserRequest,
         idempotency_key: str | None = None,
     ) -> models.ModerationReport | Replied[models.ModerationReport]:
@@ -44,6 +45,7 @@ class ModerationHandlers(Protocol):
     async def block_user(
         self,
         *,
+        caller: Any,
         body: models.BlockUserRequest,
     ) -> models.BlockState | Replied[models.BlockState]:
         """Block a user"""
@@ -52,6 +54,7 @@ class ModerationHandlers(Protocol):
     async def unblock_user(
         self,
         *,
+        caller: Any,
         body: models.UnblockUserRequest,
     ) -> models.BlockState | Replied[models.BlockState]:
         """Unblock a user"""
@@ -60,6 +63,7 @@ class ModerationHandlers(Protocol):
     async def ban_user(
         self,
         *,
+        caller: Any,
         body: models.ModerationActionRequest,
         idempotency_key: str | None = None,
     ) -> models.ModerationAction | Replied[models.ModerationAction]:
@@ -69,6 +73,7 @@ class ModerationHandlers(Protocol):
     async def quarantine_user(
         self,
         *,
+        caller: Any,
         body: models.ModerationActionRequest,
         idempotency_key: str | None = None,
     ) -> models.ModerationAction | Replied[models.ModerationAction]:
@@ -78,6 +83,7 @@ class ModerationHandlers(Protocol):
     async def shadow_user(
         self,
         *,
+        caller: Any,
         body: models.ModerationActionRequest,
         idempotency_key: str | None = None,
     ) -> models.ModerationAction | Replied[models.ModerationAction]:
@@ -93,7 +99,8 @@ def build_moderation_router(
     """Routes of `moderation`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -207,12 +214,15 @@ def build_moderation_router(
         },
     )
     async def report_user(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ReportUserRequest],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("report_user")
-        result = await impl.report_user(body=data, idempotency_key=idempotency_key)
+        result = await impl.report_user(
+            caller=request.scope.get("user"), body=data, idempotency_key=idempotency_key
+        )
         return render(result, 201, (201,), "application/json")
 
     @post(
@@ -250,11 +260,12 @@ def build_moderation_router(
         },
     )
     async def block_user(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.BlockUserRequest],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("block_user")
-        result = await impl.block_user(body=data)
+        result = await impl.block_user(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -292,11 +303,12 @@ def build_moderation_router(
         },
     )
     async def unblock_user(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.UnblockUserRequest],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("unblock_user")
-        result = await impl.unblock_user(body=data)
+        result = await impl.unblock_user(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -346,12 +358,15 @@ def build_moderation_router(
         },
     )
     async def ban_user(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ModerationActionRequest],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("ban_user")
-        result = await impl.ban_user(body=data, idempotency_key=idempotency_key)
+        result = await impl.ban_user(
+            caller=request.scope.get("user"), body=data, idempotency_key=idempotency_key
+        )
         return render(result, 201, (201,), "application/json")
 
     @post(
@@ -401,12 +416,15 @@ def build_moderation_router(
         },
     )
     async def quarantine_user(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ModerationActionRequest],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("quarantine_user")
-        result = await impl.quarantine_user(body=data, idempotency_key=idempotency_key)
+        result = await impl.quarantine_user(
+            caller=request.scope.get("user"), body=data, idempotency_key=idempotency_key
+        )
         return render(result, 201, (201,), "application/json")
 
     @post(
@@ -456,12 +474,15 @@ def build_moderation_router(
         },
     )
     async def shadow_user(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ModerationActionRequest],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("shadow_user")
-        result = await impl.shadow_user(body=data, idempotency_key=idempotency_key)
+        result = await impl.shadow_user(
+            caller=request.scope.get("user"), body=data, idempotency_key=idempotency_key
+        )
         return render(result, 201, (201,), "application/json")
 
     return Router(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, post, route
+from litestar import Request, Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -36,6 +36,7 @@ class PresenceHandlers(Protocol):
     async def set_presence(
         self,
         *,
+        caller: Any,
         body: models.SetPresenceRequest,
     ) -> models.Presence | Replied[models.Presence]:
         """Set the caller's presence"""
@@ -43,6 +44,8 @@ class PresenceHandlers(Protocol):
 
     async def heartbeat_presence(
         self,
+        *,
+        caller: Any,
     ) -> models.PresenceHeartbeat | Replied[models.PresenceHeartbeat]:
         """Keep the caller's presence alive"""
         ...
@@ -50,6 +53,7 @@ class PresenceHandlers(Protocol):
     async def list_party_presence(
         self,
         *,
+        caller: Any,
         cursor: str | None = None,
         limit: int | None = 50,
     ) -> models.PresencePage | Replied[models.PresencePage]:
@@ -59,6 +63,7 @@ class PresenceHandlers(Protocol):
     async def list_grid_presence(
         self,
         *,
+        caller: Any,
         cursor: str | None = None,
         limit: int | None = 50,
         is_camera_on: bool | None = None,
@@ -77,7 +82,8 @@ def build_presence_router(
     """Routes of `presence`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -143,11 +149,12 @@ def build_presence_router(
         },
     )
     async def set_presence(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.SetPresenceRequest],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("set_presence")
-        result = await impl.set_presence(body=data)
+        result = await impl.set_presence(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -172,10 +179,12 @@ def build_presence_router(
             ),
         },
     )
-    async def heartbeat_presence() -> Response[Any]:
+    async def heartbeat_presence(
+        request: Request[Any, Any, Any],
+    ) -> Response[Any]:
         if impl is None:
             return not_implemented("heartbeat_presence")
-        result = await impl.heartbeat_presence()
+        result = await impl.heartbeat_presence(caller=request.scope.get("user"))
         return render(result, 200, (200,), "application/json")
 
     @get(
@@ -201,12 +210,15 @@ def build_presence_router(
         },
     )
     async def list_party_presence(
+        request: Request[Any, Any, Any],
         cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
         limit: Annotated[int | None, QueryParameter(name="limit")] = 50,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("list_party_presence")
-        result = await impl.list_party_presence(cursor=cursor, limit=limit)
+        result = await impl.list_party_presence(
+            caller=request.scope.get("user"), cursor=cursor, limit=limit
+        )
         return render(result, 200, (200,), "application/json")
 
     @get(
@@ -232,6 +244,7 @@ def build_presence_router(
         },
     )
     async def list_grid_presence(
+        request: Request[Any, Any, Any],
         cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
         limit: Annotated[int | None, QueryParameter(name="limit")] = 50,
         is_camera_on: Annotated[bool | None, QueryParameter(name="is_camera_on")] = None,
@@ -241,7 +254,12 @@ def build_presence_router(
         if impl is None:
             return not_implemented("list_grid_presence")
         result = await impl.list_grid_presence(
-            cursor=cursor, limit=limit, is_camera_on=is_camera_on, language=language, tag=tag
+            caller=request.scope.get("user"),
+            cursor=cursor,
+            limit=limit,
+            is_camera_on=is_camera_on,
+            language=language,
+            tag=tag,
         )
         return render(result, 200, (200,), "application/json")
 

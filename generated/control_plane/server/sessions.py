@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 from uuid import UUID
 
-from litestar import Response, Router, get, post, route
+from litestar import Request, Response, Router, get, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -39,6 +39,7 @@ class SessionsHandlers(Protocol):
     async def create_session(
         self,
         *,
+        caller: Any,
         body: models.CreateSessionRequest,
         idempotency_key: str | None = None,
     ) -> models.Session | Replied[models.Session]:
@@ -48,6 +49,7 @@ class SessionsHandlers(Protocol):
     async def get_session(
         self,
         *,
+        caller: Any,
         session_id: UUID,
     ) -> models.Session | Replied[models.Session]:
         """Get a session"""
@@ -56,6 +58,7 @@ class SessionsHandlers(Protocol):
     async def transition_session(
         self,
         *,
+        caller: Any,
         body: models.TransitionSessionRequest,
         session_id: UUID,
         idempotency_key: str | None = None,
@@ -66,6 +69,7 @@ class SessionsHandlers(Protocol):
     async def end_session(
         self,
         *,
+        caller: Any,
         session_id: UUID,
     ) -> models.Session | Replied[models.Session]:
         """End a session"""
@@ -74,6 +78,7 @@ class SessionsHandlers(Protocol):
     async def heartbeat_session(
         self,
         *,
+        caller: Any,
         session_id: UUID,
     ) -> models.SessionLease | Replied[models.SessionLease]:
         """Renew a session's lease"""
@@ -88,7 +93,8 @@ def build_sessions_router(
     """Routes of `sessions`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -195,12 +201,15 @@ def build_sessions_router(
         },
     )
     async def create_session(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.CreateSessionRequest],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("create_session")
-        result = await impl.create_session(body=data, idempotency_key=idempotency_key)
+        result = await impl.create_session(
+            caller=request.scope.get("user"), body=data, idempotency_key=idempotency_key
+        )
         return render(result, 201, (201,), "application/json")
 
     @get(
@@ -232,11 +241,12 @@ def build_sessions_router(
         },
     )
     async def get_session(
+        request: Request[Any, Any, Any],
         session_id: Annotated[UUID, PathParameter()],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("get_session")
-        result = await impl.get_session(session_id=session_id)
+        result = await impl.get_session(caller=request.scope.get("user"), session_id=session_id)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -298,6 +308,7 @@ def build_sessions_router(
         },
     )
     async def transition_session(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.TransitionSessionRequest],
         session_id: Annotated[UUID, PathParameter()],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
@@ -305,7 +316,10 @@ def build_sessions_router(
         if impl is None:
             return not_implemented("transition_session")
         result = await impl.transition_session(
-            body=data, session_id=session_id, idempotency_key=idempotency_key
+            caller=request.scope.get("user"),
+            body=data,
+            session_id=session_id,
+            idempotency_key=idempotency_key,
         )
         return render(result, 201, (201,), "application/json")
 
@@ -344,11 +358,12 @@ def build_sessions_router(
         },
     )
     async def end_session(
+        request: Request[Any, Any, Any],
         session_id: Annotated[UUID, PathParameter()],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("end_session")
-        result = await impl.end_session(session_id=session_id)
+        result = await impl.end_session(caller=request.scope.get("user"), session_id=session_id)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -386,11 +401,14 @@ def build_sessions_router(
         },
     )
     async def heartbeat_session(
+        request: Request[Any, Any, Any],
         session_id: Annotated[UUID, PathParameter()],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("heartbeat_session")
-        result = await impl.heartbeat_session(session_id=session_id)
+        result = await impl.heartbeat_session(
+            caller=request.scope.get("user"), session_id=session_id
+        )
         return render(result, 200, (200,), "application/json")
 
     return Router(

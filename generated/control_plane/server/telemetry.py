@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post, route
+from litestar import Request, Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -34,6 +34,7 @@ class TelemetryHandlers(Protocol):
     async def ingest_telemetry_events(
         self,
         *,
+        caller: Any,
         body: models.TelemetryBatch,
     ) -> models.TelemetryIngestResult | Replied[models.TelemetryIngestResult]:
         """Send telemetry events"""
@@ -48,7 +49,8 @@ def build_telemetry_router(
     """Routes of `telemetry`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
 
     # Registered first on its path: the framework's automatic OPTIONS answer lists only
@@ -103,11 +105,12 @@ def build_telemetry_router(
         },
     )
     async def ingest_telemetry_events(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.TelemetryBatch],
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("ingest_telemetry_events")
-        result = await impl.ingest_telemetry_events(body=data)
+        result = await impl.ingest_telemetry_events(caller=request.scope.get("user"), body=data)
         return render(result, 202, (202,), "application/json")
 
     return Router(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, route
+from litestar import Request, Response, Router, get, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -32,6 +32,7 @@ class AlertsHandlers(Protocol):
     async def get_alerts(
         self,
         *,
+        caller: Any,
         min_severity: Literal["low", "medium", "high", "critical"] | None = None,
     ) -> models.AlertSnapshot | Replied[models.AlertSnapshot]:
         """Get the alerts active now"""
@@ -46,7 +47,8 @@ def build_alerts_router(
     """Routes of `alerts`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -97,13 +99,14 @@ def build_alerts_router(
         },
     )
     async def get_alerts(
+        request: Request[Any, Any, Any],
         min_severity: Annotated[
             Literal["low", "medium", "high", "critical"] | None, QueryParameter(name="min_severity")
         ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("get_alerts")
-        result = await impl.get_alerts(min_severity=min_severity)
+        result = await impl.get_alerts(caller=request.scope.get("user"), min_severity=min_severity)
         return render(result, 200, (200,), "application/json")
 
     return Router(

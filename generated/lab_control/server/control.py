@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post, route
+from litestar import Request, Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -33,6 +33,7 @@ class ControlHandlers(Protocol):
     async def pause_planner(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Pause the planner"""
@@ -41,6 +42,7 @@ class ControlHandlers(Protocol):
     async def resume_planner(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Resume the planner"""
@@ -49,6 +51,7 @@ class ControlHandlers(Protocol):
     async def pause_realizer(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Pause the realizer"""
@@ -57,6 +60,7 @@ class ControlHandlers(Protocol):
     async def resume_realizer(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Resume the realizer"""
@@ -65,6 +69,7 @@ class ControlHandlers(Protocol):
     async def pause_discovery(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Pause discovery"""
@@ -73,6 +78,7 @@ class ControlHandlers(Protocol):
     async def resume_discovery(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Resume discovery"""
@@ -81,6 +87,7 @@ class ControlHandlers(Protocol):
     async def freeze_queue(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Freeze the queue order"""
@@ -89,6 +96,7 @@ class ControlHandlers(Protocol):
     async def unfreeze_queue(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Unfreeze the queue order"""
@@ -97,6 +105,7 @@ class ControlHandlers(Protocol):
     async def enable_emergency(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Switch the broadcast to the emergency loop"""
@@ -105,6 +114,7 @@ class ControlHandlers(Protocol):
     async def disable_emergency(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.ControlResult | Replied[models.ControlResult]:
         """Return the broadcast to the queue"""
@@ -113,6 +123,7 @@ class ControlHandlers(Protocol):
     async def force_nightly(
         self,
         *,
+        caller: Any,
         body: models.ControlCommand | None = None,
     ) -> models.NightlyRun | Replied[models.NightlyRun]:
         """Run the nightly routine now"""
@@ -127,7 +138,8 @@ def build_control_router(
     """Routes of `control`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -311,11 +323,12 @@ def build_control_router(
         },
     )
     async def pause_planner(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("pause_planner")
-        result = await impl.pause_planner(body=data)
+        result = await impl.pause_planner(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -377,11 +390,12 @@ def build_control_router(
         },
     )
     async def resume_planner(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("resume_planner")
-        result = await impl.resume_planner(body=data)
+        result = await impl.resume_planner(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -443,11 +457,12 @@ def build_control_router(
         },
     )
     async def pause_realizer(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("pause_realizer")
-        result = await impl.pause_realizer(body=data)
+        result = await impl.pause_realizer(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -509,11 +524,12 @@ def build_control_router(
         },
     )
     async def resume_realizer(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("resume_realizer")
-        result = await impl.resume_realizer(body=data)
+        result = await impl.resume_realizer(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -575,11 +591,12 @@ def build_control_router(
         },
     )
     async def pause_discovery(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("pause_discovery")
-        result = await impl.pause_discovery(body=data)
+        result = await impl.pause_discovery(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -641,11 +658,12 @@ def build_control_router(
         },
     )
     async def resume_discovery(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("resume_discovery")
-        result = await impl.resume_discovery(body=data)
+        result = await impl.resume_discovery(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -707,11 +725,12 @@ def build_control_router(
         },
     )
     async def freeze_queue(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("freeze_queue")
-        result = await impl.freeze_queue(body=data)
+        result = await impl.freeze_queue(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -773,11 +792,12 @@ def build_control_router(
         },
     )
     async def unfreeze_queue(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("unfreeze_queue")
-        result = await impl.unfreeze_queue(body=data)
+        result = await impl.unfreeze_queue(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -839,11 +859,12 @@ def build_control_router(
         },
     )
     async def enable_emergency(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("enable_emergency")
-        result = await impl.enable_emergency(body=data)
+        result = await impl.enable_emergency(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -905,11 +926,12 @@ def build_control_router(
         },
     )
     async def disable_emergency(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("disable_emergency")
-        result = await impl.disable_emergency(body=data)
+        result = await impl.disable_emergency(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
     @post(
@@ -971,11 +993,12 @@ def build_control_router(
         },
     )
     async def force_nightly(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.ControlCommand | None] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("force_nightly")
-        result = await impl.force_nightly(body=data)
+        result = await impl.force_nightly(caller=request.scope.get("user"), body=data)
         return render(result, 202, (202,), "application/json")
 
     return Router(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, route
+from litestar import Request, Response, Router, get, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -32,6 +32,7 @@ class ReportsHandlers(Protocol):
     async def list_reports(
         self,
         *,
+        caller: Any,
         cursor: str | None = None,
         limit: int | None = 50,
         kind: Literal["cycle", "nightly", "qa", "fallback"] | None = None,
@@ -48,7 +49,8 @@ def build_reports_router(
     """Routes of `reports`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -99,6 +101,7 @@ def build_reports_router(
         },
     )
     async def list_reports(
+        request: Request[Any, Any, Any],
         cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
         limit: Annotated[int | None, QueryParameter(name="limit")] = 50,
         kind: Annotated[
@@ -107,7 +110,9 @@ def build_reports_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("list_reports")
-        result = await impl.list_reports(cursor=cursor, limit=limit, kind=kind)
+        result = await impl.list_reports(
+            caller=request.scope.get("user"), cursor=cursor, limit=limit, kind=kind
+        )
         return render(result, 200, (200,), "application/json")
 
     return Router(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, route
+from litestar import Request, Response, Router, get, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -31,6 +31,8 @@ class StatusHandlers(Protocol):
 
     async def get_status(
         self,
+        *,
+        caller: Any,
     ) -> models.LabStatus | Replied[models.LabStatus]:
         """Get the LAB status"""
         ...
@@ -44,7 +46,8 @@ def build_status_router(
     """Routes of `status`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -88,10 +91,12 @@ def build_status_router(
             ),
         },
     )
-    async def get_status() -> Response[Any]:
+    async def get_status(
+        request: Request[Any, Any, Any],
+    ) -> Response[Any]:
         if impl is None:
             return not_implemented("get_status")
-        result = await impl.get_status()
+        result = await impl.get_status(caller=request.scope.get("user"))
         return render(result, 200, (200,), "application/json")
 
     return Router(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post, route
+from litestar import Request, Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -32,6 +32,7 @@ class InferenceHandlers(Protocol):
     async def infer(
         self,
         *,
+        caller: Any,
         body: models.InferRequest,
         idempotency_key: str | None = None,
     ) -> models.InferResponse | Replied[models.InferResponse]:
@@ -47,7 +48,8 @@ def build_inference_router(
     """Routes of `inference`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -144,12 +146,15 @@ def build_inference_router(
         },
     )
     async def infer(
+        request: Request[Any, Any, Any],
         data: JSONBody[models.InferRequest],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("infer")
-        result = await impl.infer(body=data, idempotency_key=idempotency_key)
+        result = await impl.infer(
+            caller=request.scope.get("user"), body=data, idempotency_key=idempotency_key
+        )
         return render(result, 200, (200,), "application/json")
 
     return Router(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, post, route
+from litestar import Request, Response, Router, post, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -32,6 +32,7 @@ class KeysHandlers(Protocol):
     async def rotate_key(
         self,
         *,
+        caller: Any,
         idempotency_key: str | None = None,
     ) -> models.KeyRotation | Replied[models.KeyRotation]:
         """Rotate the tenant's HMAC API key"""
@@ -46,7 +47,8 @@ def build_keys_router(
     """Routes of `keys`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -109,11 +111,14 @@ def build_keys_router(
         },
     )
     async def rotate_key(
+        request: Request[Any, Any, Any],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("rotate_key")
-        result = await impl.rotate_key(idempotency_key=idempotency_key)
+        result = await impl.rotate_key(
+            caller=request.scope.get("user"), idempotency_key=idempotency_key
+        )
         return render(result, 200, (200,), "application/json")
 
     return Router(

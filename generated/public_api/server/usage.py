@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal, Protocol  # noqa: F401
 
-from litestar import Response, Router, get, route
+from litestar import Request, Response, Router, get, route
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter  # noqa: F401
 
@@ -33,6 +33,7 @@ class UsageHandlers(Protocol):
     async def get_usage(
         self,
         *,
+        caller: Any,
         from_: datetime | None = None,
         to: datetime | None = None,
     ) -> models.UsageSummary | Replied[models.UsageSummary]:
@@ -48,7 +49,8 @@ def build_usage_router(
     """Routes of `usage`; without ``impl`` every operation answers 501 problem+json.
 
     ``guards`` verify the contract's security schemes by name; an operation passes when
-    every scheme of one of its security alternatives passes.
+    every scheme of one of its security alternatives passes. A verifier records who it
+    authenticated in ``connection.scope["user"]``; handlers receive it as ``caller``.
     """
     schemes: Mapping[str, Guard] = guards or {}
 
@@ -109,12 +111,13 @@ def build_usage_router(
         },
     )
     async def get_usage(
+        request: Request[Any, Any, Any],
         from_: Annotated[datetime | None, QueryParameter(name="from")] = None,
         to: Annotated[datetime | None, QueryParameter(name="to")] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("get_usage")
-        result = await impl.get_usage(from_=from_, to=to)
+        result = await impl.get_usage(caller=request.scope.get("user"), from_=from_, to=to)
         return render(result, 200, (200,), "application/json")
 
     return Router(

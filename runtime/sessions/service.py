@@ -1,0 +1,175 @@
+"""Session use cases: create, get, transition, end, heartbeat. Talks only to its ports."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from generated.config import ConfigBundle
+from generated.server_support import ProblemError
+from runtime.auth import Caller
+from runtime.sessions.rules import handover_between, received_mbps
+from runtime.sessions.store import (
+    NewSession,
+    SessionRow,
+    begin_end,
+    get_session,
+    insert_session,
+    renew_lease,
+    transition,
+)
+from runtime.store import write_transaction
+from runtime.store.clock import database_now
+
+__all__ = ["Requested", "SessionService", "Transitioned"]
+
+
+@dataclass(frozen=True)
+class Requested:
+    """What a caller asks for when entering a mode."""
+
+    mode: str
+    audience_type: str | None = None
+    stream_transport: str | None = None
+    intent_label: str | None = None
+    media_profile: str | None = None
+
+
+@dataclass(frozen=True)
+class Transitioned:
+    """The ended session, its successor and how the client should hand over."""
+
+    ended: SessionRow
+    session: SessionRow
+    handover: str
+
+
+def _invalid(field: str, message: str) -> ProblemError:
+    return ProblemError(
+        422,
+        "SCHEMA_INVALID",
+        "Request does not match the contract",
+        message,
+        errors=[{"pointer": f"/{field}", "message": message}],
+    )
+
+
+def _not_found(session_id: uuid.UUID) -> ProblemError:
+    return ProblemError(404, "NOT_FOUND", "Not found", f"no session {session_id}")
+
+
+class SessionService:
+    """The session orchestrator's use cases, over one store and one configuration."""
+
+    def __init__(self, engine: AsyncEngine, config: ConfigBundle, *, lease_s: int) -> None:
+        self.engine, self.config, self.lease_s = engine, config, lease_s
+
+    def _plan(self, caller: Caller, wanted: Requested) -> dict[str, Any]:
+        """Everything a new session records but its lease, checked against the config."""
+        mode = self.config.modes.modes.get(wanted.mode)
+        if mode is None:
+            raise _invalid("mode", f"unknown mode {wanted.mode!r}")
+        if mode.policies.consent_required:
+            # Call modes open only through their consent flow (matching, an accepted invite).
+            raise ProblemError(
+                403,
+                "CONSENT_REQUIRED",
+                "Consent required",
+                f"{wanted.mode} sessions start from an accepted invite or a match",
+            )
+        profile_name = wanted.media_profile or mode.media_profiles[0]
+        profile = self.config.media.profiles.get(profile_name)
+        if profile is None or profile_name not in mode.media_profiles:
+            # Before any media endpoint exists: nothing to clean up.
+            raise _invalid(
+                "media_profile", f"media profile {profile_name!r} is not one of {wanted.mode}'s"
+            )
+        caps = profile.caps
+        return dict(
+            user_id=caller.user_id,
+            mode=wanted.mode,
+            audience_type=wanted.audience_type or mode.audience_type,
+            stream_transport=wanted.stream_transport or mode.stream_transport,
+            intent_label=wanted.intent_label or wanted.mode,
+            media_profile=profile_name,
+            config_hash=self.config.config_hash,
+            cost_tier=self.config.tier,
+            received_mbps=received_mbps(
+                caps.max_bitrate_kbps, caps.audio.max_bitrate_kbps, caps.audio.enabled
+            ),
+        )
+
+    async def create(self, caller: Caller, wanted: Requested) -> SessionRow:
+        """A new active session with a lease from the database clock."""
+        plan = self._plan(caller, wanted)
+        async with write_transaction(self.engine) as conn:
+            now = await database_now(conn)
+            new = NewSession(**plan, lease_expires_at=now + timedelta(seconds=self.lease_s))
+            return await insert_session(conn, new, now=now)
+
+    async def get(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
+        """The caller's session; anyone else's reads as absent."""
+        async with self.engine.connect() as conn:
+            row = await get_session(conn, session_id, caller.user_id)
+        if row is None:
+            raise _not_found(session_id)
+        return row
+
+    async def transition(
+        self, caller: Caller, session_id: uuid.UUID, wanted: Requested
+    ) -> Transitioned:
+        """End the session and start its successor in one transaction; one winner only."""
+        current = await self.get(caller, session_id)
+        mode = self.config.modes.modes.get(current["mode"])
+        allowed = {t.to: t.handover for t in (mode.transitions if mode else [])}
+        handover = handover_between(allowed, wanted.mode)
+        if handover is None:
+            raise ProblemError(
+                409,
+                "INVALID_TRANSITION",
+                "Invalid transition",
+                f"{current['mode']} does not lead to {wanted.mode}",
+            )
+        plan = self._plan(caller, wanted)
+        async with write_transaction(self.engine) as conn:
+            now = await database_now(conn)
+            lease = now + timedelta(seconds=self.lease_s)
+            successor = NewSession(**plan, lease_expires_at=lease, handover=handover)
+            result = await transition(conn, session_id, caller.user_id, successor, now=now)
+        if result is None:
+            raise ProblemError(
+                409,
+                "INVALID_TRANSITION",
+                "Invalid transition",
+                f"session {session_id} is no longer active",
+            )
+        return Transitioned(result[0], result[1], handover)
+
+    async def end(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
+        """End the session; ending one that already left ``active`` returns it as it is."""
+        async with write_transaction(self.engine) as conn:
+            now = await database_now(conn)
+            ended = await begin_end(conn, session_id, caller.user_id, reason="user_ended", now=now)
+        return ended if ended is not None else await self.get(caller, session_id)
+
+    async def heartbeat(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
+        """Renew the lease from the database clock; a late heartbeat is refused."""
+        async with write_transaction(self.engine) as conn:
+            now = await database_now(conn)
+            renewed = await renew_lease(
+                conn, session_id, caller.user_id, now=now, ttl_s=self.lease_s
+            )
+        if renewed is None:
+            current = await self.get(caller, session_id)
+            raise ProblemError(
+                409,
+                "INVALID_TRANSITION",
+                "Lease not renewed",
+                f"session {session_id} is {current['state']}"
+                + (" and its lease ran out" if current["state"] == "active" else ""),
+            )
+        return renewed
