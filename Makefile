@@ -38,7 +38,8 @@ system-deps: ## Install system packages (ffmpeg) when absent
 
 install: $(VENV)/.synced system-deps ## Create .venv from the lock file and install system packages
 
-dev-install: install $(NODE_MODULES)/.installed ## install, plus the generator's Node tools (node_modules)
+dev-install: install $(NODE_MODULES)/.installed ## install, plus the generator's Node tools and the test servers
+	@bash ci/system-deps.sh test
 
 run: install ## Serve the platform on 127.0.0.1:8000 (vvtv up)
 	$(BIN)/vvtv up

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Install the system packages the platform runs with, only when absent.
-# `system-deps.sh node` installs the generator's Node.js and npm instead.
+# `system-deps.sh node` installs the generator's Node.js and npm instead, and
+# `system-deps.sh test` what the tests start themselves (coturn for TURN).
 set -euo pipefail
 
 missing=()
 if [ "${1:-}" = node ]; then
   command -v node >/dev/null 2>&1 || missing+=(nodejs)
   command -v npm >/dev/null 2>&1 || missing+=(npm)
+elif [ "${1:-}" = test ]; then
+  command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
 else
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
   command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
