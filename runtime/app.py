@@ -83,7 +83,9 @@ def contract_routers(settings: Settings, runtime: Runtime) -> list[Router]:
     guards = {"bearerAuth": bearer_verifier(tokens)}
     sessions = None
     if runtime.config is not None:
-        service = SessionService(runtime.engine, runtime.config, lease_s=settings.session_lease_s)
+        service = SessionService(
+            runtime.engine, runtime.config, runtime.events, lease_s=settings.session_lease_s
+        )
         sessions = SessionHandlers(service)
     return [
         *control_plane_routers(ControlPlaneHandlers(sessions=sessions), guards=guards),

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
+from runtime.events import EventBus, MemoryEventBus
 from runtime.problem import problem_response
 from runtime.store import head_revision, ping, schema_revision
 
@@ -27,6 +28,7 @@ class Runtime:
 
     engine: AsyncEngine
     ready_timeout_s: float
+    events: EventBus = field(default_factory=MemoryEventBus)
     config: ConfigBundle | None = None
     config_problems: list[ConfigProblem] = field(default_factory=list)
 

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from generated.config import ConfigBundle
 from generated.server_support import ProblemError
 from runtime.auth import Caller
+from runtime.events import EventBus
+from runtime.sessions.events import channel_of, created_data
 from runtime.sessions.rules import handover_between, received_mbps
 from runtime.sessions.store import (
     NewSession,
@@ -65,8 +67,13 @@ def _not_found(session_id: uuid.UUID) -> ProblemError:
 class SessionService:
     """The session orchestrator's use cases, over one store and one configuration."""
 
-    def __init__(self, engine: AsyncEngine, config: ConfigBundle, *, lease_s: int) -> None:
-        self.engine, self.config, self.lease_s = engine, config, lease_s
+    def __init__(
+        self, engine: AsyncEngine, config: ConfigBundle, events: EventBus, *, lease_s: int
+    ) -> None:
+        self.engine, self.config, self.events, self.lease_s = engine, config, events, lease_s
+
+    async def _announce(self, row: SessionRow) -> None:
+        await self.events.publish(channel_of(row["user_id"]), "session.created", created_data(row))
 
     def _plan(self, caller: Caller, wanted: Requested) -> dict[str, Any]:
         """Everything a new session records but its lease, checked against the config."""
@@ -109,7 +116,9 @@ class SessionService:
         async with write_transaction(self.engine) as conn:
             now = await database_now(conn)
             new = NewSession(**plan, lease_expires_at=now + timedelta(seconds=self.lease_s))
-            return await insert_session(conn, new, now=now)
+            created = await insert_session(conn, new, now=now)
+        await self._announce(created)  # after the commit: never an event for a rollback
+        return created
 
     async def get(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
         """The caller's session; anyone else's reads as absent."""
@@ -147,6 +156,7 @@ class SessionService:
                 "Invalid transition",
                 f"session {session_id} is no longer active",
             )
+        await self._announce(result[1])
         return Transitioned(result[0], result[1], handover)
 
     async def end(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:

@@ -19,7 +19,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from runtime.events import EventBus
 from runtime.media import MediaProvider
+from runtime.sessions.events import channel_of, ended_data
 from runtime.sessions.rules import cost_estimate
 from runtime.store import write_transaction
 from runtime.store.clock import database_now
@@ -47,6 +49,7 @@ class Sweeper:
         self,
         engine: AsyncEngine,
         provider: MediaProvider,
+        events: EventBus,
         *,
         holder: str,
         lease_s: float = 30,
@@ -54,7 +57,7 @@ class Sweeper:
         backoff_s: float = 2,
         batch: int = 100,
     ) -> None:
-        self.engine, self.provider, self.holder = engine, provider, holder
+        self.engine, self.provider, self.events, self.holder = engine, provider, events, holder
         self.lease_s, self.max_attempts, self.backoff_s, self.batch = (
             lease_s,
             max_attempts,
@@ -188,13 +191,11 @@ class Sweeper:
                 .where(session_outbox.c.id == item["id"], session_outbox.c.done_at.is_(None))
                 .values(done_at=now, attempts=session_outbox.c.attempts + 1)
             )
-            if marked.rowcount == 1:
-                await conn.execute(
-                    update(sessions)
-                    .where(sessions.c.id == item["session_id"], sessions.c.state == "ending")
-                    .values(state="ended", version=sessions.c.version + 1)
-                )
-                report.revoked.append(item["session_id"])
+            if marked.rowcount != 1:
+                return
+            final = await _finish(conn, item["session_id"], "ended")
+        report.revoked.append(item["session_id"])
+        await self._announce_end(final)
 
     async def _revoke_failed(self, item: Any, exc: Exception, report: SweepReport) -> None:
         attempts = item["attempts"] + 1
@@ -222,11 +223,7 @@ class Sweeper:
             )
             if given_up.rowcount != 1:
                 return  # someone else gave up already: one alert only
-            await conn.execute(
-                update(sessions)
-                .where(sessions.c.id == item["session_id"], sessions.c.state == "ending")
-                .values(state="failed", version=sessions.c.version + 1)
-            )
+            final = await _finish(conn, item["session_id"], "failed")
             await _audit(
                 conn,
                 now,
@@ -236,6 +233,29 @@ class Sweeper:
             )
         _log.error("revoke failed for good", session_id=str(item["session_id"]), attempts=attempts)
         report.failed.append(item["session_id"])
+        await self._announce_end(final)
+
+    async def _announce_end(self, row: Any) -> None:
+        if row is None:
+            return
+        async with self.engine.connect() as conn:
+            child = await conn.scalar(
+                select(sessions.c.id).where(sessions.c.parent_session_id == row["id"])
+            )
+        await self.events.publish(
+            channel_of(row["user_id"]), "session.ended", ended_data(row, child)
+        )
+
+
+async def _finish(conn: AsyncConnection, session_id: uuid.UUID, state: str) -> Any:
+    """``ending -> ended | failed`` by compare-and-set; the row, or None if it had moved."""
+    result = await conn.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.state == "ending")
+        .values(state=state, version=sessions.c.version + 1)
+        .returning(*sessions.c)
+    )
+    return result.mappings().one_or_none()
 
 
 async def _audit(

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from generated.server_support import ProblemError
 from runtime.auth import Caller
 from runtime.config import load_config
+from runtime.events import MemoryEventBus
 from runtime.media import FakeMediaProvider
 from runtime.sessions.service import Requested, SessionService
 from runtime.sessions.sweeper import Sweeper
@@ -24,8 +25,9 @@ async def _setup(url: str, lease_s: int) -> tuple[SessionService, FakeMediaProvi
     await upgrade(url)
     engine = create_engine(url)
     provider = FakeMediaProvider()
-    sweeper = Sweeper(engine, provider, holder="test", backoff_s=0, max_attempts=3)
-    return SessionService(engine, CONFIG, lease_s=lease_s), provider, sweeper
+    events = MemoryEventBus()
+    sweeper = Sweeper(engine, provider, events, holder="test", backoff_s=0, max_attempts=3)
+    return SessionService(engine, CONFIG, events, lease_s=lease_s), provider, sweeper
 
 
 async def _count(service: SessionService, kind: str) -> int:
@@ -55,6 +57,12 @@ async def test_a_silent_session_ends_within_its_lease_and_one_sweep(store_url: s
         again = await sweeper.run_once()
         assert (again.expired, again.revoked) == ([], [])
         assert provider.revoked == [created["id"]]
+        # Events, each already checked against its schema by the bus.
+        published = [event for _, event in service.events.published]  # type: ignore[attr-defined]
+        assert [e["type"] for e in published] == ["session.created", "session.ended"]
+        assert published[1]["data"]["final_state"] == "ended"
+        assert published[1]["data"]["end_reason"] == "heartbeat_timeout"
+        assert [e["seq"] for e in published] == [0, 1]
     finally:
         await service.engine.dispose()
 
@@ -89,6 +97,8 @@ async def test_a_revoke_that_keeps_failing_marks_failed_with_one_alert(store_url
         row = await service.get(caller, created["id"])
         assert row["state"] == "failed"
         assert await _count(service, "alert.revoke_failed") == 1
+        ended = [e for _, e in service.events.published if e["type"] == "session.ended"]  # type: ignore[attr-defined]
+        assert [e["data"]["final_state"] for e in ended] == ["failed"]
         assert provider.revoked == []
     finally:
         await service.engine.dispose()
@@ -98,7 +108,7 @@ async def test_one_sweep_at_a_time(store_url: str) -> None:
     await upgrade(store_url)
     engines = [create_engine(store_url) for _ in range(2)]
     sweepers = [
-        Sweeper(engine, FakeMediaProvider(), holder=f"process-{i}")
+        Sweeper(engine, FakeMediaProvider(), MemoryEventBus(), holder=f"process-{i}")
         for i, engine in enumerate(engines)
     ]
     try:
@@ -111,3 +121,28 @@ async def test_one_sweep_at_a_time(store_url: str) -> None:
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_transition_announces_the_successor_and_ends_the_parent(store_url: str) -> None:
+    service, provider, sweeper = await _setup(store_url, lease_s=30)
+    caller = Caller(uuid.uuid4())
+    try:
+        first = await service.create(caller, Requested(mode="party"))
+        moved = await service.transition(caller, first["id"], Requested(mode="sniffers"))
+        await sweeper.run_once()
+        assert provider.revoked == [first["id"]]
+        published = [e for _, e in service.events.published]  # type: ignore[attr-defined]
+        assert [e["type"] for e in published] == [
+            "session.created",
+            "session.created",
+            "session.ended",
+        ]
+        successor = published[1]["data"]
+        assert successor["parent_session_id"] == str(first["id"])
+        assert successor["handover"] == "crossfade"
+        ended = published[2]["data"]
+        assert ended["session_id"] == str(first["id"])
+        assert ended["next_session_id"] == str(moved.session["id"])
+        assert ended["end_reason"] == "transition" and ended["final_state"] == "ended"
+    finally:
+        await service.engine.dispose()
