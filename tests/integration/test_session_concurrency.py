@@ -1,0 +1,157 @@
+"""Concurrent transitions of one session over HTTP: one winner, everyone else a clean 409.
+
+On SQLite inside one process (200 at once), and on PostgreSQL across 4 uvicorn worker
+processes (1,000 at once), judged from the database, not only from status codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from runtime.app import build_app
+from runtime.auth import Caller, TokenService
+from runtime.settings import DEV_TOKEN_SECRET, Settings
+from runtime.store import create_engine, upgrade
+from runtime.store.tables import session_outbox, sessions
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKENS = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(minutes=15))
+
+
+async def _race(
+    client: httpx.AsyncClient, token: str, attempts: int
+) -> tuple[str, Counter[int], set[str]]:
+    headers = {"Authorization": f"Bearer {token}"}
+    created = await client.post("/v1/sessions", json={"mode": "party"}, headers=headers)
+    assert created.status_code == 201, created.text
+    session_id = created.json()["id"]
+
+    async def transition() -> httpx.Response:
+        return await client.post(
+            f"/v1/sessions/{session_id}/transition", json={"to_mode": "sniffers"}, headers=headers
+        )
+
+    replies = await asyncio.gather(*(transition() for _ in range(attempts)))
+    statuses = Counter(r.status_code for r in replies)
+    codes = {r.json().get("code", "") for r in replies if r.status_code == 409}
+    bodies = " ".join(r.text for r in replies)
+    assert "database is locked" not in bodies
+    assert all(
+        r.headers["content-type"].startswith("application/problem+json")
+        for r in replies
+        if r.status_code >= 400
+    )
+    return session_id, statuses, codes
+
+
+async def _judge(url: str, session_id: str) -> tuple[int, str, int]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            parent = uuid.UUID(session_id)
+            children = await conn.scalar(
+                select(func.count())
+                .select_from(sessions)
+                .where(sessions.c.parent_session_id == parent)
+            )
+            state = await conn.scalar(select(sessions.c.state).where(sessions.c.id == parent))
+            revokes = await conn.scalar(
+                select(func.count())
+                .select_from(session_outbox)
+                .where(session_outbox.c.session_id == parent)
+            )
+        return int(children or 0), str(state), int(revokes or 0)
+    finally:
+        await engine.dispose()
+
+
+async def test_200_concurrent_transitions_on_sqlite(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'vvtv.db'}"
+    await upgrade(url)
+    app = build_app(Settings(database_url=url))
+    token = TOKENS.issue(Caller(uuid.uuid4()))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://app"
+    ) as client:
+        session_id, statuses, codes = await _race(client, token, 200)
+    assert statuses == Counter({201: 1, 409: 199})
+    assert codes == {"INVALID_TRANSITION"}
+    assert await _judge(url, session_id) == (1, "ending", 1)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def workers(store_url: str) -> Iterator[tuple[str, str]]:
+    """4 uvicorn worker processes sharing one fresh PostgreSQL database."""
+    asyncio.run(upgrade(store_url))
+    port = _free_port()
+    env = {**os.environ, "VVTV_DATABASE_URL": store_url, "VVTV_LOG_LEVEL": "warning"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "runtime.app:build_app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            try:
+                if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base, store_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+async def test_1000_concurrent_transitions_across_4_workers(workers: tuple[str, str]) -> None:
+    base, url = workers
+    token = TOKENS.issue(Caller(uuid.uuid4()))
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        session_id, statuses, codes = await _race(client, token, 1000)
+    assert statuses == Counter({201: 1, 409: 999})
+    assert codes == {"INVALID_TRANSITION"}
+    # Judged from the database: one successor, the parent ending, one revoke, no orphan.
+    assert await _judge(url, session_id) == (1, "ending", 1)
