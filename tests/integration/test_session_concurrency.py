@@ -7,6 +7,7 @@ processes (1,000 at once), judged from the database, not only from status codes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -99,48 +100,62 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def workers(store_url: str) -> Iterator[tuple[str, str]]:
-    """4 uvicorn worker processes sharing one fresh PostgreSQL database."""
-    asyncio.run(upgrade(store_url))
+@contextlib.contextmanager
+def _serve(url: str, processes: int) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """uvicorn with ``processes`` workers on ``url``'s database, ready to answer."""
+    asyncio.run(upgrade(url))
     port = _free_port()
-    env = {**os.environ, "VVTV_DATABASE_URL": store_url, "VVTV_LOG_LEVEL": "warning"}
+    env = {**os.environ, "VVTV_DATABASE_URL": url, "VVTV_LOG_LEVEL": "warning"}
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "runtime.app:build_app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        # Longer than the race: the client never reuses a connection the server just closed.
+        "--timeout-keep-alive",
+        "120",
+    ]
+    if processes > 1:
+        command += ["--workers", str(processes)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "runtime.app:build_app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "4",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     try:
         while time.monotonic() < deadline:
-            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            assert process.poll() is None, "the server exited"
             try:
                 if httpx.get(f"{base}/health/live", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        yield base, store_url
+        yield base, process
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def workers(store_url: str) -> Iterator[tuple[str, str]]:
+    """4 uvicorn worker processes sharing one fresh PostgreSQL database."""
+    with _serve(store_url, 4) as (base, _):
+        yield base, store_url
+
+
+@pytest.fixture
+def single_worker(store_url: str) -> Iterator[tuple[str, str, subprocess.Popen[str]]]:
+    """One uvicorn process, to be killed."""
+    with _serve(store_url, 1) as (base, process):
+        yield base, store_url, process
 
 
 @pytest.mark.postgres
@@ -155,3 +170,77 @@ async def test_1000_concurrent_transitions_across_4_workers(workers: tuple[str, 
     assert codes == {"INVALID_TRANSITION"}
     # Judged from the database: one successor, the parent ending, one revoke, no orphan.
     assert await _judge(url, session_id) == (1, "ending", 1)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
+async def test_a_worker_killed_mid_transition_leaves_nothing_half_done(
+    single_worker: tuple[str, str, subprocess.Popen[str]],
+) -> None:
+    base, store_url, process = single_worker
+    user = uuid.uuid4()
+    headers = {"Authorization": f"Bearer {TOKENS.issue(Caller(user))}"}
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            ids = []
+            for _ in range(40):
+                created = await client.post("/v1/sessions", json={"mode": "party"}, headers=headers)
+                ids.append(created.json()["id"])
+
+            answered = 0
+            some_done = asyncio.Event()
+
+            async def transition(session_id: str) -> None:
+                nonlocal answered
+                # The worker may die under it: the database tells what happened.
+                with contextlib.suppress(httpx.HTTPError):
+                    await client.post(
+                        f"/v1/sessions/{session_id}/transition",
+                        json={"to_mode": "sniffers"},
+                        headers=headers,
+                    )
+                    answered += 1
+                    if answered >= 20:
+                        some_done.set()
+
+            racing = [asyncio.ensure_future(transition(i)) for i in ids for _ in range(3)]
+            await asyncio.wait_for(some_done.wait(), timeout=30)
+            process.kill()  # SIGKILL mid-flight: no cleanup, no graceful shutdown
+            await asyncio.gather(*racing)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=30)
+
+    engine = create_engine(store_url)
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(sessions))).mappings().all()
+            revokes = Counter(
+                (await conn.execute(select(session_outbox.c.session_id))).scalars().all()
+            )
+        by_id = {row["id"]: row for row in rows}
+        children = Counter(row["parent_session_id"] for row in rows if row["parent_session_id"])
+        # Never two successors, and a successor only of a session that left active.
+        assert all(count == 1 for count in children.values())
+        assert all(by_id[parent]["state"] == "ending" for parent in children)
+        # Every session that left active has exactly one revoke waiting in the outbox.
+        ending = {row["id"] for row in rows if row["state"] == "ending"}
+        assert ending == set(children) and all(revokes[i] == 1 for i in ending)
+        # Killed mid-way: some sessions moved, some did not.
+        assert 0 < len(ending) < len(ids), len(ending)
+        # The next sweep reconciles every half-done end.
+        from runtime.events import MemoryEventBus  # noqa: PLC0415
+        from runtime.media import FakeMediaProvider  # noqa: PLC0415
+        from runtime.sessions.sweeper import Sweeper  # noqa: PLC0415
+
+        provider = FakeMediaProvider()
+        report = await Sweeper(engine, provider, MemoryEventBus(), holder="after-crash").run_once()
+        assert set(report.revoked) == ending and sorted(provider.revoked) == sorted(ending)
+        async with engine.connect() as conn:
+            left = await conn.scalar(
+                select(func.count()).select_from(sessions).where(sessions.c.state == "ending")
+            )
+        assert left == 0
+    finally:
+        await engine.dispose()
