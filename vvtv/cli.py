@@ -16,6 +16,15 @@ import click
 __all__ = ["cli", "main"]
 
 
+_root_option = click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    show_default=True,
+    help="Project root holding contracts/ (and generated/).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 110})
 def cli() -> None:
     """Voulezvous platform: contracts toolkit, live-video services and the 24/7 channel."""
@@ -75,13 +84,7 @@ def up(host: str | None, port: int | None, tier: str | None) -> None:
 
 @cli.command()
 @click.option("--check", is_flag=True, help="Exit 1 with a diff when generated/ is stale.")
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(),
-    show_default=True,
-    help="Project root holding contracts/ and generated/.",
-)
+@_root_option
 def codegen(check: bool, root: Path) -> None:
     """Generate code from the contracts into generated/ (the single entry point)."""
     import codegen as gen  # noqa: PLC0415
@@ -172,13 +175,7 @@ def contracts() -> None:
 
 
 @contracts.command("lint")
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(),
-    show_default=True,
-    help="Project root holding contracts/.",
-)
+@_root_option
 @click.option("--list-rules", is_flag=True, help="Print the rule ids and what they check.")
 def contracts_lint(root: Path, list_rules: bool) -> None:
     """Validate every document, every example, and the project's own contract rules."""
@@ -203,13 +200,7 @@ def contracts_lint(root: Path, list_rules: bool) -> None:
     "reference",
     help="A git ref or a folder; the newest contracts/released/vN by default.",
 )
-@click.option(
-    "--root",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path(),
-    show_default=True,
-    help="Project root holding contracts/.",
-)
+@_root_option
 def contracts_breaking(reference: str | None, root: Path) -> None:
     """Classify each change since REFERENCE with a stable check id; exit 1 if any breaks."""
     from codegen.breaking import (  # noqa: PLC0415

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -40,26 +41,24 @@ def head_revision() -> str:
     return head
 
 
-async def upgrade(database_url: str, revision: str = "head") -> str:
-    """Migrate the database at ``database_url`` to ``revision``; return where it is now."""
+async def _migrate(database_url: str, step: Callable[[Config], None]) -> str:
     engine = create_engine(database_url)
     try:
         async with engine.begin() as connection:
-            await connection.run_sync(lambda sync: command.upgrade(_config(sync), revision))
+            await connection.run_sync(lambda sync: step(_config(sync)))
         return await _current(engine)
     finally:
         await engine.dispose()
+
+
+async def upgrade(database_url: str, revision: str = "head") -> str:
+    """Migrate the database at ``database_url`` to ``revision``; return where it is now."""
+    return await _migrate(database_url, lambda config: command.upgrade(config, revision))
 
 
 async def downgrade(database_url: str, revision: str) -> str:
     """Migrate down to ``revision`` (``base`` removes everything)."""
-    engine = create_engine(database_url)
-    try:
-        async with engine.begin() as connection:
-            await connection.run_sync(lambda sync: command.downgrade(_config(sync), revision))
-        return await _current(engine)
-    finally:
-        await engine.dispose()
+    return await _migrate(database_url, lambda config: command.downgrade(config, revision))
 
 
 async def current_revision(database_url: str) -> str | None:
