@@ -13,7 +13,7 @@ NODE_MODULES := node_modules
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: help install dev-install system-deps run test lint format typecheck imports config-check contracts-lint breaking generate drift check clean
+.PHONY: help install dev-install system-deps run test lint format typecheck imports config-check contracts-lint breaking generate drift gates check clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -77,7 +77,9 @@ generate: dev-install ## Regenerate generated/ from the contracts
 drift: dev-install ## Exit 1 when generated/ is stale
 	$(BIN)/vvtv codegen --check
 
-check: test lint typecheck imports config-check contracts-lint breaking drift ## Everything CI runs
+gates: lint typecheck imports config-check contracts-lint breaking drift ## The CI gates besides the tests
+
+check: test gates ## Everything CI runs
 
 clean: ## Remove the environments and caches (var/ is kept)
 	rm -rf $(VENV) $(BOOTSTRAP) $(NODE_MODULES) .mypy_cache .ruff_cache .pytest_cache .hypothesis
