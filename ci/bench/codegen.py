@@ -25,7 +25,7 @@ def main() -> None:
         samples = []
         for _ in range(runs):
             start = time.perf_counter()
-            done = subprocess.run(  # noqa: S603
+            done = subprocess.run(
                 [sys.executable, "-m", "vvtv", "codegen", *args],
                 cwd=ROOT,
                 capture_output=True,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -21,6 +24,7 @@ __all__ = [
 ]
 
 WRITE_OPTION = "vvtv_write"
+_WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -80,8 +84,19 @@ def create_engine(raw: str) -> AsyncEngine:
 
 @asynccontextmanager
 async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A transaction that writes: BEGIN IMMEDIATE on SQLite, a plain one on PostgreSQL."""
-    async with engine.connect() as connection:
+    """A transaction that writes: BEGIN IMMEDIATE on SQLite, a plain one on PostgreSQL.
+
+    SQLite has one writer at a time; within a process writers queue on a lock instead
+    of polling the file lock (its busy handler sleeps up to 100 ms between tries).
+    Other processes still meet BEGIN IMMEDIATE and the busy timeout.
+    """
+    lock = _WRITE_LOCKS.get(engine) if engine.dialect.name == "sqlite" else None
+    if engine.dialect.name == "sqlite" and lock is None:
+        lock = _WRITE_LOCKS[engine] = asyncio.Lock()
+    async with contextlib.AsyncExitStack() as stack:
+        if lock is not None:
+            await stack.enter_async_context(lock)
+        connection = await stack.enter_async_context(engine.connect())
         writer = await connection.execution_options(**{WRITE_OPTION: True})
         async with writer.begin():
             yield writer
