@@ -23,6 +23,7 @@ __all__ = [
     "NewSession",
     "SessionRow",
     "begin_end",
+    "end_active",
     "get_session",
     "insert_session",
     "renew_lease",
@@ -74,22 +75,20 @@ async def get_session(
     return (await conn.execute(query)).mappings().one_or_none()
 
 
-async def begin_end(
+async def end_active(
     conn: AsyncConnection,
-    session_id: uuid.UUID,
-    user_id: uuid.UUID,
+    current: SessionRow,
     *,
     reason: str,
     now: datetime,
+    fenced: bool = False,
 ) -> SessionRow | None:
     """``active -> ending`` by compare-and-set, with its cost and a revoke in the outbox.
 
-    Returns ``None`` when the session is not active (or not the user's): the caller lost
-    the race or asked for an edge the state machine does not have.
+    ``current`` is the session as read; ``fenced`` also requires its version to be
+    unchanged (the sweeper: a heartbeat landing in between wins). ``None`` when another
+    change came first.
     """
-    current = await get_session(conn, session_id, user_id)
-    if current is None or current["state"] != "active":
-        return None
     estimate = cost_estimate(
         current["media_profile"],
         current["received_mbps"],
@@ -97,13 +96,12 @@ async def begin_end(
         current["created_at"],
         now,
     )
+    conditions = [sessions.c.id == current["id"], sessions.c.state == "active"]
+    if fenced:
+        conditions.append(sessions.c.version == current["version"])
     ended = await conn.execute(
         update(sessions)
-        .where(
-            sessions.c.id == session_id,
-            sessions.c.user_id == user_id,
-            sessions.c.state == "active",
-        )
+        .where(*conditions)
         .values(
             state="ending",
             version=sessions.c.version + 1,
@@ -120,13 +118,28 @@ async def begin_end(
     await conn.execute(
         insert(session_outbox).values(
             id=uuid.uuid4(),
-            session_id=session_id,
+            session_id=current["id"],
             kind="revoke_endpoints",
             next_attempt_at=now,
             created_at=now,
         )
     )
     return row
+
+
+async def begin_end(
+    conn: AsyncConnection,
+    session_id: uuid.UUID,
+    user_id: uuid.UUID,
+    *,
+    reason: str,
+    now: datetime,
+) -> SessionRow | None:
+    """End the user's active session; ``None`` when it is not active (or not theirs)."""
+    current = await get_session(conn, session_id, user_id)
+    if current is None or current["state"] != "active":
+        return None
+    return await end_active(conn, current, reason=reason, now=now)
 
 
 async def transition(

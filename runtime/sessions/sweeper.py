@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from runtime.events import EventBus
 from runtime.media import MediaProvider
 from runtime.sessions.events import channel_of, ended_data
-from runtime.sessions.rules import cost_estimate
+from runtime.sessions.store import end_active
 from runtime.store import write_transaction
 from runtime.store.clock import database_now
 from runtime.store.tables import audit_events, session_outbox, sessions, sweeper_leases
@@ -118,40 +118,9 @@ class Sweeper:
         return expired
 
     async def _expire_one(self, conn: AsyncConnection, row: Any, now: datetime) -> bool:
-        estimate = cost_estimate(
-            row["media_profile"],
-            row["received_mbps"],
-            row["concurrent_viewers"],
-            row["created_at"],
-            now,
-        )
-        done = await conn.execute(
-            update(sessions)
-            .where(
-                sessions.c.id == row["id"],
-                sessions.c.state == "active",
-                sessions.c.version == row["version"],  # a heartbeat in between wins
-            )
-            .values(
-                state="ending",
-                version=sessions.c.version + 1,
-                ended_at=now,
-                end_reason="heartbeat_timeout",
-                duration_s=estimate.duration_s,
-                estimated_egress_gb=estimate.estimated_egress_gb,
-            )
-        )
-        if done.rowcount != 1:
+        ended = await end_active(conn, row, reason="heartbeat_timeout", now=now, fenced=True)
+        if ended is None:
             return False
-        await conn.execute(
-            insert(session_outbox).values(
-                id=uuid.uuid4(),
-                session_id=row["id"],
-                kind="revoke_endpoints",
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
         await _audit(conn, now, "session.expired", row["id"], {"version": row["version"]})
         return True
 

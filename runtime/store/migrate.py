@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -34,8 +35,9 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
+@cache
 def head_revision() -> str:
-    """The newest migration."""
+    """The newest migration (read once: readiness asks on every probe)."""
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None, "no migration scripts"
     return head

@@ -7,6 +7,7 @@ answers must pass every check.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from runtime.app import build_app
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
-_DB = Path("/tmp") / f"vvtv-schemathesis-{id(object())}.db"
+_DB = Path(tempfile.mkdtemp(prefix="vvtv-schemathesis-")) / "vvtv.db"
 APP = build_app(Settings(database_url=f"sqlite:///{_DB}"))
 
 

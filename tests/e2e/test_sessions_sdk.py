@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 import uuid
@@ -27,6 +26,7 @@ from runtime.app import build_app
 from runtime.auth import Caller, TokenService
 from runtime.settings import DEV_TOKEN_SECRET, Settings
 from runtime.store import upgrade
+from tests.support.net import free_port
 
 TOKENS = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(minutes=15))
 
@@ -92,15 +92,9 @@ async def test_async_client_drives_the_whole_lifecycle(app: Litestar) -> None:
             await stranger.sessions.get(session_id=created.id)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def served(app: Litestar) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.net import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(tmp_path: Path, port: int) -> subprocess.Popen[str]:
@@ -47,7 +42,7 @@ def _wait_ready(port: int, proc: subprocess.Popen[str]) -> httpx.Response:
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
 def test_up_serves_ready_and_stops_cleanly(tmp_path: Path, stop: signal.Signals) -> None:
-    port = _free_port()
+    port = free_port()
     proc = _start(tmp_path, port)
     try:
         ready = _wait_ready(port, proc)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from runtime.auth import Caller, TokenService
 from runtime.settings import DEV_TOKEN_SECRET, Settings
 from runtime.store import create_engine, upgrade
 from runtime.store.tables import session_outbox, sessions
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKENS = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(minutes=15))
@@ -94,17 +94,11 @@ async def test_200_concurrent_transitions_on_sqlite(tmp_path: Path) -> None:
     assert await _judge(url, session_id) == (1, "ending", 1)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.contextmanager
 def _serve(url: str, processes: int) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     """uvicorn with ``processes`` workers on ``url``'s database, ready to answer."""
     asyncio.run(upgrade(url))
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "VVTV_DATABASE_URL": url, "VVTV_LOG_LEVEL": "warning"}
     command = [
         sys.executable,
