@@ -24,7 +24,7 @@ from runtime.readiness import HealthController, Runtime
 from runtime.sessions.handlers import SessionHandlers
 from runtime.sessions.service import SessionService
 from runtime.settings import PROJECT_ROOT, Settings
-from runtime.store import create_engine
+from runtime.store import open_database
 
 __all__ = ["build_app"]
 
@@ -34,7 +34,7 @@ def build_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings()
     configure_logging(settings.effective_log_format, settings.log_level)
     runtime = Runtime(
-        engine=create_engine(settings.database_url),
+        database=open_database(settings.database_url),
         ready_timeout_s=settings.ready_timeout_s,
     )
     try:
@@ -48,7 +48,7 @@ def build_app(settings: Settings | None = None) -> Litestar:
         runtime.config_problems = exc.problems
 
     async def _dispose() -> None:
-        await runtime.engine.dispose()
+        await runtime.database.close()
 
     return Litestar(
         route_handlers=[
@@ -84,7 +84,7 @@ def contract_routers(settings: Settings, runtime: Runtime) -> list[Router]:
     sessions = None
     if runtime.config is not None:
         service = SessionService(
-            runtime.engine, runtime.config, runtime.events, lease_s=settings.session_lease_s
+            runtime.database, runtime.config, runtime.events, lease_s=settings.session_lease_s
         )
         sessions = SessionHandlers(service)
     return [

@@ -14,10 +14,9 @@ from runtime.problem import problem_response
 from runtime.store import head_revision, ping, schema_revision
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
-
     from generated.config import ConfigBundle
     from runtime.config import ConfigProblem
+    from runtime.store import Database
 
 __all__ = ["HealthController", "Runtime", "readiness"]
 
@@ -26,7 +25,7 @@ __all__ = ["HealthController", "Runtime", "readiness"]
 class Runtime:
     """What the app holds while it runs; set up at start-up by ``build_app``."""
 
-    engine: AsyncEngine
+    database: Database
     ready_timeout_s: float
     events: EventBus = field(default_factory=MemoryEventBus)
     config: ConfigBundle | None = None
@@ -46,10 +45,10 @@ async def readiness(runtime: Runtime) -> dict[str, Any]:
         first = [p.render() for p in runtime.config_problems[:5]]
         checks["config"] = {"ok": False, "problems": len(runtime.config_problems), "first": first}
     try:
-        await asyncio.wait_for(ping(runtime.engine), timeout=runtime.ready_timeout_s)
+        await asyncio.wait_for(ping(runtime.database.engine), timeout=runtime.ready_timeout_s)
         checks["database"] = {"ok": True}
         revision = await asyncio.wait_for(
-            schema_revision(runtime.engine), timeout=runtime.ready_timeout_s
+            schema_revision(runtime.database.engine), timeout=runtime.ready_timeout_s
         )
     except Exception as exc:  # any failure of the database means not ready
         checks["database"] = {"ok": False, "error": type(exc).__name__}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.engine import Connection
 
 from generated.config import ConfigBundle
 from generated.server_support import ProblemError
@@ -24,7 +24,7 @@ from runtime.sessions.store import (
     renew_lease,
     transition,
 )
-from runtime.store import write_transaction
+from runtime.store import Database
 from runtime.store.clock import database_now
 
 __all__ = ["Requested", "SessionService", "Transitioned"]
@@ -68,9 +68,9 @@ class SessionService:
     """The session orchestrator's use cases, over one store and one configuration."""
 
     def __init__(
-        self, engine: AsyncEngine, config: ConfigBundle, events: EventBus, *, lease_s: int
+        self, database: Database, config: ConfigBundle, events: EventBus, *, lease_s: int
     ) -> None:
-        self.engine, self.config, self.events, self.lease_s = engine, config, events, lease_s
+        self.database, self.config, self.events, self.lease_s = database, config, events, lease_s
 
     async def _announce(self, row: SessionRow) -> None:
         await self.events.publish(channel_of(row["user_id"]), "session.created", created_data(row))
@@ -113,17 +113,19 @@ class SessionService:
     async def create(self, caller: Caller, wanted: Requested) -> SessionRow:
         """A new active session with a lease from the database clock."""
         plan = self._plan(caller, wanted)
-        async with write_transaction(self.engine) as conn:
-            now = await database_now(conn)
+
+        def work(conn: Connection) -> SessionRow:
+            now = database_now(conn)
             new = NewSession(**plan, lease_expires_at=now + timedelta(seconds=self.lease_s))
-            created = await insert_session(conn, new, now=now)
+            return insert_session(conn, new, now=now)
+
+        created = await self.database.write(work)
         await self._announce(created)  # after the commit: never an event for a rollback
         return created
 
     async def get(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
         """The caller's session; anyone else's reads as absent."""
-        async with self.engine.connect() as conn:
-            row = await get_session(conn, session_id, caller.user_id)
+        row = await self.database.read(lambda conn: get_session(conn, session_id, caller.user_id))
         if row is None:
             raise _not_found(session_id)
         return row
@@ -144,11 +146,14 @@ class SessionService:
                 f"{current['mode']} does not lead to {wanted.mode}",
             )
         plan = self._plan(caller, wanted)
-        async with write_transaction(self.engine) as conn:
-            now = await database_now(conn)
+
+        def work(conn: Connection) -> tuple[SessionRow, SessionRow] | None:
+            now = database_now(conn)
             lease = now + timedelta(seconds=self.lease_s)
             successor = NewSession(**plan, lease_expires_at=lease, handover=handover)
-            result = await transition(conn, session_id, caller.user_id, successor, now=now)
+            return transition(conn, session_id, caller.user_id, successor, now=now)
+
+        result = await self.database.write(work)
         if result is None:
             raise ProblemError(
                 409,
@@ -161,18 +166,22 @@ class SessionService:
 
     async def end(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
         """End the session; ending one that already left ``active`` returns it as it is."""
-        async with write_transaction(self.engine) as conn:
-            now = await database_now(conn)
-            ended = await begin_end(conn, session_id, caller.user_id, reason="user_ended", now=now)
+
+        def work(conn: Connection) -> SessionRow | None:
+            now = database_now(conn)
+            return begin_end(conn, session_id, caller.user_id, reason="user_ended", now=now)
+
+        ended = await self.database.write(work)
         return ended if ended is not None else await self.get(caller, session_id)
 
     async def heartbeat(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
         """Renew the lease from the database clock; a late heartbeat is refused."""
-        async with write_transaction(self.engine) as conn:
-            now = await database_now(conn)
-            renewed = await renew_lease(
-                conn, session_id, caller.user_id, now=now, ttl_s=self.lease_s
-            )
+
+        def work(conn: Connection) -> SessionRow | None:
+            now = database_now(conn)
+            return renew_lease(conn, session_id, caller.user_id, now=now, ttl_s=self.lease_s)
+
+        renewed = await self.database.write(work)
         if renewed is None:
             current = await self.get(caller, session_id)
             raise ProblemError(

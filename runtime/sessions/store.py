@@ -2,7 +2,8 @@
 
 A compare-and-set on ``state`` (and ``version`` for leases) decides the single winner
 of a race; the unique ``parent_session_id`` backs it, so no interleaving can give a
-session two successors. Each function runs inside the caller's write transaction.
+session two successors. Each function is plain code over a ``Connection``, inside the
+caller's transaction (``Database.write``).
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.engine import Connection, RowMapping
 
 from runtime.sessions.rules import cost_estimate
 from runtime.store.tables import session_outbox, sessions
@@ -52,9 +52,11 @@ class NewSession:
 
 SessionRow = RowMapping
 
+_INSERT = insert(sessions).returning(*sessions.c)
 
-async def insert_session(
-    conn: AsyncConnection, new: NewSession, *, now: datetime, state: str = "active"
+
+def insert_session(
+    conn: Connection, new: NewSession, *, now: datetime, state: str = "active"
 ) -> SessionRow:
     """Insert a session; a second successor of one parent fails on the unique constraint."""
     values: dict[str, Any] = {
@@ -63,20 +65,17 @@ async def insert_session(
         "created_at": now,
         **new.__dict__,
     }
-    result = await conn.execute(insert(sessions).values(values).returning(*sessions.c))
-    return result.mappings().one()
+    return conn.execute(_INSERT, values).mappings().one()
 
 
-async def get_session(
-    conn: AsyncConnection, session_id: uuid.UUID, user_id: uuid.UUID
-) -> SessionRow | None:
+def get_session(conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID) -> SessionRow | None:
     """The session if it exists and belongs to ``user_id`` (a foreign id reads as absent)."""
     query = select(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id)
-    return (await conn.execute(query)).mappings().one_or_none()
+    return (conn.execute(query)).mappings().one_or_none()
 
 
-async def end_active(
-    conn: AsyncConnection,
+def end_active(
+    conn: Connection,
     current: SessionRow,
     *,
     reason: str,
@@ -99,7 +98,7 @@ async def end_active(
     conditions = [sessions.c.id == current["id"], sessions.c.state == "active"]
     if fenced:
         conditions.append(sessions.c.version == current["version"])
-    ended = await conn.execute(
+    ended = conn.execute(
         update(sessions)
         .where(*conditions)
         .values(
@@ -115,7 +114,7 @@ async def end_active(
     row = ended.mappings().one_or_none()
     if row is None:
         return None
-    await conn.execute(
+    conn.execute(
         insert(session_outbox).values(
             id=uuid.uuid4(),
             session_id=current["id"],
@@ -127,8 +126,8 @@ async def end_active(
     return row
 
 
-async def begin_end(
-    conn: AsyncConnection,
+def begin_end(
+    conn: Connection,
     session_id: uuid.UUID,
     user_id: uuid.UUID,
     *,
@@ -136,14 +135,14 @@ async def begin_end(
     now: datetime,
 ) -> SessionRow | None:
     """End the user's active session; ``None`` when it is not active (or not theirs)."""
-    current = await get_session(conn, session_id, user_id)
+    current = get_session(conn, session_id, user_id)
     if current is None or current["state"] != "active":
         return None
-    return await end_active(conn, current, reason=reason, now=now)
+    return end_active(conn, current, reason=reason, now=now)
 
 
-async def transition(
-    conn: AsyncConnection,
+def transition(
+    conn: Connection,
     session_id: uuid.UUID,
     user_id: uuid.UUID,
     successor: NewSession,
@@ -154,16 +153,16 @@ async def transition(
 
     ``None`` when the session was not active: exactly one of concurrent transitions wins.
     """
-    ended = await begin_end(conn, session_id, user_id, reason="transition", now=now)
+    ended = begin_end(conn, session_id, user_id, reason="transition", now=now)
     if ended is None:
         return None
     child = NewSession(**{**successor.__dict__, "parent_session_id": session_id})
-    created = await insert_session(conn, child, now=now)
+    created = insert_session(conn, child, now=now)
     return ended, created
 
 
-async def renew_lease(
-    conn: AsyncConnection,
+def renew_lease(
+    conn: Connection,
     session_id: uuid.UUID,
     user_id: uuid.UUID,
     *,
@@ -175,7 +174,7 @@ async def renew_lease(
     A heartbeat that arrives after the lease ran out, or after the session left
     ``active``, changes nothing: it cannot bring a session back.
     """
-    result = await conn.execute(
+    result = conn.execute(
         update(sessions)
         .where(
             sessions.c.id == session_id,

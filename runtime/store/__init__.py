@@ -1,11 +1,11 @@
-"""Storage: engines for SQLite and PostgreSQL, the schema, and its migrations."""
+"""Storage: engines for SQLite and PostgreSQL, units of work, the schema, its migrations."""
 
+from runtime.store.database import Database, Work, open_database
 from runtime.store.engine import (
     create_engine,
     display_url,
     normalize_url,
     ping,
-    write_transaction,
 )
 from runtime.store.migrate import (
     current_revision,
@@ -16,6 +16,8 @@ from runtime.store.migrate import (
 )
 
 __all__ = [
+    "Database",
+    "Work",
     "create_engine",
     "current_revision",
     "display_url",
@@ -25,5 +27,5 @@ __all__ = [
     "ping",
     "schema_revision",
     "upgrade",
-    "write_transaction",
+    "open_database",
 ]

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from runtime.app import build_app
 from runtime.auth import Caller, TokenService
 from runtime.settings import DEV_TOKEN_SECRET, Settings
-from runtime.store import create_engine, upgrade
+from runtime.store import create_engine, open_database, upgrade
 from runtime.store.tables import session_outbox, sessions
 from tests.support.net import free_port
 
@@ -229,7 +229,12 @@ async def test_a_worker_killed_mid_transition_leaves_nothing_half_done(
         from runtime.sessions.sweeper import Sweeper  # noqa: PLC0415
 
         provider = FakeMediaProvider()
-        report = await Sweeper(engine, provider, MemoryEventBus(), holder="after-crash").run_once()
+        database = open_database(store_url)
+        sweeper = Sweeper(database, provider, MemoryEventBus(), holder="after-crash")
+        try:
+            report = await sweeper.run_once()
+        finally:
+            await database.close()
         assert set(report.revoked) == ending and sorted(provider.revoked) == sorted(ending)
         async with engine.connect() as conn:
             left = await conn.scalar(

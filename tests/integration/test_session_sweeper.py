@@ -14,8 +14,8 @@ from runtime.config import load_config
 from runtime.events import MemoryEventBus
 from runtime.media import FakeMediaProvider
 from runtime.sessions.service import Requested, SessionService
-from runtime.sessions.sweeper import Sweeper
-from runtime.store import create_engine, upgrade
+from runtime.sessions.sweeper import Sweeper, _expire_one
+from runtime.store import open_database, upgrade
 from runtime.store.tables import audit_events
 
 CONFIG = load_config()
@@ -23,15 +23,15 @@ CONFIG = load_config()
 
 async def _setup(url: str, lease_s: int) -> tuple[SessionService, FakeMediaProvider, Sweeper]:
     await upgrade(url)
-    engine = create_engine(url)
+    database = open_database(url)
     provider = FakeMediaProvider()
     events = MemoryEventBus()
-    sweeper = Sweeper(engine, provider, events, holder="test", backoff_s=0, max_attempts=3)
-    return SessionService(engine, CONFIG, events, lease_s=lease_s), provider, sweeper
+    sweeper = Sweeper(database, provider, events, holder="test", backoff_s=0, max_attempts=3)
+    return SessionService(database, CONFIG, events, lease_s=lease_s), provider, sweeper
 
 
 async def _count(service: SessionService, kind: str) -> int:
-    async with service.engine.connect() as conn:
+    async with service.database.engine.connect() as conn:
         found = await conn.scalar(
             select(func.count()).select_from(audit_events).where(audit_events.c.kind == kind)
         )
@@ -64,7 +64,7 @@ async def test_a_silent_session_ends_within_its_lease_and_one_sweep(store_url: s
         assert published[1]["data"]["end_reason"] == "heartbeat_timeout"
         assert [e["seq"] for e in published] == [0, 1]
     finally:
-        await service.engine.dispose()
+        await service.database.close()
 
 
 async def test_a_heartbeat_keeps_the_session_and_fences_a_stale_expiry(store_url: str) -> None:
@@ -77,12 +77,12 @@ async def test_a_heartbeat_keeps_the_session_and_fences_a_stale_expiry(store_url
         await asyncio.sleep(1.2)  # past the first lease, within the renewed one
         assert (await sweeper.run_once()).expired == []
         # A sweep that read the session before the heartbeat cannot end it.
-        async with service.engine.begin() as conn:
-            stale = {**created, "version": created["version"]}
-            assert not await sweeper._expire_one(conn, stale, renewed["lease_expires_at"])
+        stale = {**created, "version": created["version"]}
+        at = renewed["lease_expires_at"]
+        assert not await service.database.write(lambda conn: _expire_one(conn, stale, at))
         assert (await service.get(caller, created["id"]))["state"] == "active"
     finally:
-        await service.engine.dispose()
+        await service.database.close()
 
 
 async def test_a_revoke_that_keeps_failing_marks_failed_with_one_alert(store_url: str) -> None:
@@ -101,15 +101,15 @@ async def test_a_revoke_that_keeps_failing_marks_failed_with_one_alert(store_url
         assert [e["data"]["final_state"] for e in ended] == ["failed"]
         assert provider.revoked == []
     finally:
-        await service.engine.dispose()
+        await service.database.close()
 
 
 async def test_one_sweep_at_a_time(store_url: str) -> None:
     await upgrade(store_url)
-    engines = [create_engine(store_url) for _ in range(2)]
+    databases = [open_database(store_url) for _ in range(2)]
     sweepers = [
-        Sweeper(engine, FakeMediaProvider(), MemoryEventBus(), holder=f"process-{i}")
-        for i, engine in enumerate(engines)
+        Sweeper(database, FakeMediaProvider(), MemoryEventBus(), holder=f"process-{i}")
+        for i, database in enumerate(databases)
     ]
     try:
         reports = await asyncio.gather(*(s.run_once() for s in sweepers))
@@ -119,8 +119,8 @@ async def test_one_sweep_at_a_time(store_url: str) -> None:
         other = next(s for s in sweepers if s is not holder)
         assert (await holder.run_once()).ran and not (await other.run_once()).ran
     finally:
-        for engine in engines:
-            await engine.dispose()
+        for database in databases:
+            await database.close()
 
 
 async def test_a_transition_announces_the_successor_and_ends_the_parent(store_url: str) -> None:
@@ -145,4 +145,4 @@ async def test_a_transition_announces_the_successor_and_ends_the_parent(store_ur
         assert ended["next_session_id"] == str(moved.session["id"])
         assert ended["end_reason"] == "transition" and ended["final_state"] == "ended"
     finally:
-        await service.engine.dispose()
+        await service.database.close()
