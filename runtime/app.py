@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from litestar import Litestar, Router
@@ -18,11 +25,13 @@ from generated.public_api.server import build_routers as public_api_routers
 from runtime.auth import TokenService, bearer_verifier
 from runtime.config import ConfigError, load_config
 from runtime.contract_docs import ContractDocsController, contract_files
+from runtime.media.factory import build_provider
 from runtime.observability import configure_logging
 from runtime.problem import exception_handlers
 from runtime.readiness import HealthController, Runtime
 from runtime.sessions.handlers import SessionHandlers
 from runtime.sessions.service import SessionService
+from runtime.sessions.sweeper import Sweeper
 from runtime.settings import PROJECT_ROOT, Settings
 from runtime.store import open_database
 
@@ -47,8 +56,25 @@ def build_app(settings: Settings | None = None) -> Litestar:
         # The app still serves so that /health/ready can say why it is not ready.
         runtime.config_problems = exc.problems
 
-    async def _dispose() -> None:
-        await runtime.database.close()
+    resources = AsyncExitStack()
+    if runtime.config is not None:
+        runtime.provider = build_provider(settings, runtime.config.media.profiles, resources)
+
+    @asynccontextmanager
+    async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        async with resources:
+            resources.push_async_callback(runtime.database.close)
+            if runtime.provider is not None:
+                # Lease expiry and revokes run in every process; one sweep at a time.
+                sweeper = Sweeper(
+                    runtime.database,
+                    runtime.provider,
+                    runtime.events,
+                    holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                )
+                task = asyncio.create_task(sweeper.run_forever(settings.sweep_interval_s))
+                resources.push_async_callback(_cancel, task)
+            yield
 
     return Litestar(
         route_handlers=[
@@ -64,7 +90,7 @@ def build_app(settings: Settings | None = None) -> Litestar:
             }
         ),
         exception_handlers=exception_handlers,
-        on_shutdown=[_dispose],
+        lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Voulezvous platform",
             version="1.0.0",
@@ -75,6 +101,12 @@ def build_app(settings: Settings | None = None) -> Litestar:
     )
 
 
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def contract_routers(settings: Settings, runtime: Runtime) -> list[Router]:
     """Every generated router, wired to the handlers that exist (the others answer 501)."""
     tokens = TokenService(
@@ -82,9 +114,13 @@ def contract_routers(settings: Settings, runtime: Runtime) -> list[Router]:
     )
     guards = {"bearerAuth": bearer_verifier(tokens)}
     sessions = None
-    if runtime.config is not None:
+    if runtime.config is not None and runtime.provider is not None:
         service = SessionService(
-            runtime.database, runtime.config, runtime.events, lease_s=settings.session_lease_s
+            runtime.database,
+            runtime.config,
+            runtime.events,
+            runtime.provider,
+            lease_s=settings.session_lease_s,
         )
         sessions = SessionHandlers(service)
     return [

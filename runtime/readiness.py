@@ -16,6 +16,7 @@ from runtime.store import head_revision, ping, schema_revision
 if TYPE_CHECKING:
     from generated.config import ConfigBundle
     from runtime.config import ConfigProblem
+    from runtime.media import MediaProvider
     from runtime.store import Database
 
 __all__ = ["HealthController", "Runtime", "readiness"]
@@ -29,6 +30,7 @@ class Runtime:
     ready_timeout_s: float
     events: EventBus = field(default_factory=MemoryEventBus)
     config: ConfigBundle | None = None
+    provider: MediaProvider | None = None
     config_problems: list[ConfigProblem] = field(default_factory=list)
 
 

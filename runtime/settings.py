@@ -8,11 +8,12 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["DEV_TOKEN_SECRET", "PROJECT_ROOT", "Settings"]
+__all__ = ["DEV_TOKEN_SECRET", "DEV_TURN_SECRET", "PROJECT_ROOT", "Settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Allowed only when VVTV_ENV=dev; any other environment must set VVTV_TOKEN_SECRET.
 DEV_TOKEN_SECRET = "dev-only-token-secret-never-in-production"  # noqa: S105
+DEV_TURN_SECRET = "dev-only-turn-secret-never-in-production"  # noqa: S105
 
 
 class Settings(BaseSettings):
@@ -44,6 +45,28 @@ class Settings(BaseSettings):
     session_lease_s: int = Field(
         default=30, ge=3, description="Session lease without a heartbeat, seconds (chosen)"
     )
+    sweep_interval_s: float = Field(
+        default=5.0, gt=0, description="Seconds between two sweeps of expired sessions (chosen)"
+    )
+    media_provider: Literal["local", "cloudflare"] = Field(
+        default="local", description="local (aiortc on this host) or cloudflare (Realtime SFU)"
+    )
+    turn_secrets: list[str] = Field(
+        default_factory=list,
+        description="coturn use-auth-secret secrets, newest first (two while rotating); JSON list",
+    )
+    turn_urls: list[str] = Field(
+        default_factory=lambda: ["turn:127.0.0.1:3478?transport=udp"],
+        description="TURN URLs handed to clients with their credentials; JSON list",
+    )
+    turn_ttl_s: int = Field(
+        default=86400, gt=0, le=172800, description="TURN credential lifetime (chosen: a day)"
+    )
+    cloudflare_api_base: str = "https://rtc.live.cloudflare.com/v1"
+    cloudflare_app_id: str | None = None
+    cloudflare_app_secret: SecretStr | None = None
+    cloudflare_turn_key_id: str | None = None
+    cloudflare_turn_api_token: SecretStr | None = None
 
     def effective_token_secret(self) -> str:
         """The token key; the development default is refused outside ``VVTV_ENV=dev``."""
@@ -52,6 +75,14 @@ class Settings(BaseSettings):
         if self.env != "dev":
             raise ValueError("VVTV_TOKEN_SECRET must be set when VVTV_ENV is not dev")
         return DEV_TOKEN_SECRET
+
+    def effective_turn_secrets(self) -> list[str]:
+        """The TURN secrets; a development default only with ``VVTV_ENV=dev``."""
+        if self.turn_secrets:
+            return self.turn_secrets
+        if self.env != "dev":
+            raise ValueError("VVTV_TURN_SECRETS must be set when VVTV_ENV is not dev")
+        return [DEV_TURN_SECRET]
 
     @property
     def effective_log_format(self) -> Literal["json", "console"]:

@@ -106,28 +106,47 @@ def _wrk(
     return rate, latency, int(errors.group(1)) if errors else 0
 
 
-def _bench(label: str, url: str, seconds: int, token: str) -> list[str]:
+def _row(label: str, what: str, rate: float, p99: float, *, bare: float, errors: int) -> str:
+    return f"| {label} | {what} | {rate:,.0f} req/s | {p99:.1f} ms | {rate / bare:.2f} | {errors} |"
+
+
+def _bench(label: str, url: str, seconds: int, token: str, *, workers: int) -> list[str]:
     env = {"TOKEN": token}
     with _server(["--app-dir", str(ROOT / "ci" / "bench"), "bare_app:app"], {}) as bare:
         bare_rate, bare_p99, _ = _wrk(
             bare + "/bare", "post.lua", seconds, 16, {"BODY": '{"mode":"party"}'}
         )
-    with _server(
-        ["--factory", "runtime.app:build_app"],
-        {"VVTV_DATABASE_URL": url, "VVTV_LOG_LEVEL": "warning"},
-    ) as app:
-        create_rate, create_p99, create_errors = _wrk(
-            app + "/v1/sessions", "post.lua", seconds, 16, {**env, "BODY": '{"mode":"party"}'}
+    rows = [_row(label, "bare JSON endpoint", bare_rate, bare_p99, bare=bare_rate, errors=0)]
+    app_env = {"VVTV_DATABASE_URL": url, "VVTV_LOG_LEVEL": "warning"}
+    with _server(["--factory", "runtime.app:build_app"], app_env) as app:
+        for what, body in (
+            ("session create, party (HLS, no endpoints)", '{"mode":"party"}'),
+            ("session create, sniffers (WebRTC thumb_low, local provider)", '{"mode":"sniffers"}'),
+        ):
+            rate, p99, errors = _wrk(
+                app + "/v1/sessions", "post.lua", seconds, 16, {**env, "BODY": body}
+            )
+            rows.append(_row(label, what, rate, p99, bare=bare_rate, errors=errors))
+        rate, p99, errors = _wrk(app + "/", "flow.lua", seconds, 2, env)
+        rows.append(
+            _row(
+                label,
+                f"create->transition->end ({rate / 3:,.0f} flows/s)",
+                rate,
+                p99,
+                bare=bare_rate,
+                errors=errors,
+            )
         )
-        flow_rate, flow_p99, flow_errors = _wrk(app + "/", "flow.lua", seconds, 2, env)
-    return [
-        f"| {label} | bare JSON endpoint | {bare_rate:,.0f} req/s | {bare_p99:.1f} ms | 1.00 |",
-        f"| {label} | session create | {create_rate:,.0f} req/s | {create_p99:.1f} ms | "
-        f"{create_rate / bare_rate:.2f} | errors {create_errors}",
-        f"| {label} | create->transition->end | {flow_rate / 3:,.0f} flows/s "
-        f"({flow_rate:,.0f} req/s) | {flow_p99:.1f} ms | {flow_rate / bare_rate:.2f} (req/s) "
-        f"| errors {flow_errors}",
-    ]
+    if workers > 1:
+        target = ["--factory", "runtime.app:build_app", "--workers", str(workers)]
+        with _server(target, app_env) as app:
+            rate, p99, errors = _wrk(
+                app + "/v1/sessions", "post.lua", seconds, 32, {**env, "BODY": '{"mode":"party"}'}
+            )
+        what = f"session create, party, {workers} workers (wrk -c32)"
+        rows.append(_row(label, what, rate, p99, bare=bare_rate, errors=errors))
+    return rows
 
 
 async def _postgres_db() -> tuple[str, str]:
@@ -149,14 +168,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     seconds = parser.parse_args().seconds
     token = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(hours=1)).issue(Caller(uuid.uuid4()))
-    rows = ["| store | endpoint | throughput | p99 | ratio to bare |", "|---|---|---|---|---|"]
+    rows = [
+        "| store | endpoint | throughput | p99 | ratio to bare | non-2xx |",
+        "|---|---|---|---|---|---|",
+    ]
     sqlite = f"sqlite:///{ROOT / 'var' / f'bench-{uuid.uuid4().hex[:8]}.db'}"
     asyncio.run(upgrade(sqlite))
-    rows += _bench("SQLite", sqlite, seconds, token)
+    rows += _bench("SQLite", sqlite, seconds, token, workers=1)
     name, postgres = asyncio.run(_postgres_db())
     try:
         asyncio.run(upgrade(postgres))
-        rows += _bench("PostgreSQL", postgres, seconds, token)
+        rows += _bench("PostgreSQL", postgres, seconds, token, workers=2)
     finally:
         asyncio.run(_drop(name))
         Path(sqlite.removeprefix("sqlite:///")).unlink(missing_ok=True)

@@ -11,15 +11,19 @@ __all__ = ["FakeMediaProvider"]
 
 
 class FakeMediaProvider:
-    """Records every call; ``fail_revokes`` makes the next revokes raise."""
+    """Records every call; ``fail_creates``/``fail_revokes`` make the next calls raise."""
 
     def __init__(self) -> None:
         self.created: list[tuple[uuid.UUID, str]] = []
         self.revoked: list[uuid.UUID] = []
         self.fail_revokes = 0
+        self.fail_creates = 0
 
     async def create_webrtc_endpoints(self, session_id: uuid.UUID, profile_name: str) -> Endpoints:
-        """Pretend to allocate endpoints."""
+        """Pretend to allocate endpoints, or fail while ``fail_creates`` is positive."""
+        if self.fail_creates:
+            self.fail_creates -= 1
+            raise MediaProviderError("create refused (fake)")
         self.created.append((session_id, profile_name))
         return Endpoints(session_id, profile_name, {"provider": "fake"})
 

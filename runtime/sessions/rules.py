@@ -23,9 +23,16 @@ __all__ = [
 
 State = Literal["creating", "active", "ending", "ended", "failed"]
 
-# creating -> active -> ending -> ended | failed; nothing else.
+# creating -> active -> ending -> ended | failed, and creating -> failed when the media
+# endpoints could not be created; nothing else.
 EDGES: frozenset[tuple[State, State]] = frozenset(
-    {("creating", "active"), ("active", "ending"), ("ending", "ended"), ("ending", "failed")}
+    {
+        ("creating", "active"),
+        ("creating", "failed"),
+        ("active", "ending"),
+        ("ending", "ended"),
+        ("ending", "failed"),
+    }
 )
 
 # GB/h = 0.439 x Mbps received x concurrent viewers (implementation plan, phase 8):

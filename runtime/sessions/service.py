@@ -7,18 +7,22 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import Connection
 
 from generated.config import ConfigBundle
 from generated.server_support import ProblemError
 from runtime.auth import Caller
 from runtime.events import EventBus
+from runtime.media import MediaProvider
 from runtime.sessions.events import channel_of, created_data
 from runtime.sessions.rules import handover_between, received_mbps
 from runtime.sessions.store import (
     NewSession,
     SessionRow,
+    activate,
     begin_end,
+    fail_creating,
     get_session,
     insert_session,
     renew_lease,
@@ -28,6 +32,8 @@ from runtime.store import Database
 from runtime.store.clock import database_now
 
 __all__ = ["Requested", "SessionService", "Transitioned"]
+
+_log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,15 @@ def _invalid(field: str, message: str) -> ProblemError:
     )
 
 
+def _provider_failed() -> ProblemError:
+    return ProblemError(
+        502,
+        "PROVIDER_FAILED",
+        "Media provider failed",
+        "The media provider could not create WebRTC endpoints; retry.",
+    )
+
+
 def _not_found(session_id: uuid.UUID) -> ProblemError:
     return ProblemError(404, "NOT_FOUND", "Not found", f"no session {session_id}")
 
@@ -68,9 +83,16 @@ class SessionService:
     """The session orchestrator's use cases, over one store and one configuration."""
 
     def __init__(
-        self, database: Database, config: ConfigBundle, events: EventBus, *, lease_s: int
+        self,
+        database: Database,
+        config: ConfigBundle,
+        events: EventBus,
+        provider: MediaProvider,
+        *,
+        lease_s: int,
     ) -> None:
-        self.database, self.config, self.events, self.lease_s = database, config, events, lease_s
+        self.database, self.config, self.events = database, config, events
+        self.provider, self.lease_s = provider, lease_s
 
     async def _announce(self, row: SessionRow) -> None:
         await self.events.publish(channel_of(row["user_id"]), "session.created", created_data(row))
@@ -113,15 +135,43 @@ class SessionService:
     async def create(self, caller: Caller, wanted: Requested) -> SessionRow:
         """A new active session with a lease from the database clock."""
         plan = self._plan(caller, wanted)
+        state = self._first_state(plan)
 
         def work(conn: Connection) -> SessionRow:
             now = database_now(conn)
             new = NewSession(**plan, lease_expires_at=now + timedelta(seconds=self.lease_s))
-            return insert_session(conn, new, now=now)
+            return insert_session(conn, new, now=now, state=state)
 
-        created = await self.database.write(work)
+        created = await self._with_media(await self.database.write(work))
         await self._announce(created)  # after the commit: never an event for a rollback
         return created
+
+    def _first_state(self, plan: dict[str, Any]) -> str:
+        """``creating`` while WebRTC endpoints are made; HLS sessions need none."""
+        profile = self.config.media.profiles[plan["media_profile"]]
+        return "creating" if profile.transport == "webrtc" else "active"
+
+    async def _with_media(self, row: SessionRow) -> SessionRow:
+        """Create a ``creating`` session's endpoints (no transaction open), then activate it.
+
+        If the provider fails, the session fails with a revoke queued for anything it
+        half made, and the caller gets 502. If this process dies in between, the
+        sweeper fails the session once its lease runs out, the same way.
+        """
+        if row["state"] != "creating":
+            return row
+        try:
+            endpoints = await self.provider.create_webrtc_endpoints(row["id"], row["media_profile"])
+        except Exception as exc:  # any provider failure: nothing half-made survives
+            await self.database.write(lambda conn: fail_creating(conn, row, now=database_now(conn)))
+            _log.warning("media endpoints not created", session_id=str(row["id"]), error=str(exc))
+            raise _provider_failed() from exc
+        media = {"profile": endpoints.profile_name, **endpoints.details}
+        activated = await self.database.write(lambda conn: activate(conn, row["id"], media))
+        if activated is None:  # the sweeper failed it first: its lease ran out meanwhile
+            await self.provider.revoke_endpoints(row["id"])
+            raise _provider_failed()
+        return activated
 
     async def get(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
         """The caller's session; anyone else's reads as absent."""
@@ -146,12 +196,13 @@ class SessionService:
                 f"{current['mode']} does not lead to {wanted.mode}",
             )
         plan = self._plan(caller, wanted)
+        state = self._first_state(plan)
 
         def work(conn: Connection) -> tuple[SessionRow, SessionRow] | None:
             now = database_now(conn)
             lease = now + timedelta(seconds=self.lease_s)
             successor = NewSession(**plan, lease_expires_at=lease, handover=handover)
-            return transition(conn, session_id, caller.user_id, successor, now=now)
+            return transition(conn, session_id, caller.user_id, successor, now=now, state=state)
 
         result = await self.database.write(work)
         if result is None:
@@ -161,8 +212,9 @@ class SessionService:
                 "Invalid transition",
                 f"session {session_id} is no longer active",
             )
-        await self._announce(result[1])
-        return Transitioned(result[0], result[1], handover)
+        successor = await self._with_media(result[1])
+        await self._announce(successor)
+        return Transitioned(result[0], successor, handover)
 
     async def end(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
         """End the session; ending one that already left ``active`` returns it as it is."""
@@ -172,7 +224,17 @@ class SessionService:
             return begin_end(conn, session_id, caller.user_id, reason="user_ended", now=now)
 
         ended = await self.database.write(work)
-        return ended if ended is not None else await self.get(caller, session_id)
+        if ended is not None:
+            return ended
+        current = await self.get(caller, session_id)
+        if current["state"] == "creating":
+            raise ProblemError(
+                409,
+                "INVALID_TRANSITION",
+                "Invalid transition",
+                f"session {session_id} is still creating its media endpoints",
+            )
+        return current
 
     async def heartbeat(self, caller: Caller, session_id: uuid.UUID) -> SessionRow:
         """Renew the lease from the database clock; a late heartbeat is refused."""

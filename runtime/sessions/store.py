@@ -22,8 +22,10 @@ from runtime.store.tables import session_outbox, sessions
 __all__ = [
     "NewSession",
     "SessionRow",
+    "activate",
     "begin_end",
     "end_active",
+    "fail_creating",
     "get_session",
     "insert_session",
     "renew_lease",
@@ -112,18 +114,21 @@ def end_active(
         .returning(*sessions.c)
     )
     row = ended.mappings().one_or_none()
-    if row is None:
-        return None
+    if row is not None:
+        _queue_revoke(conn, current["id"], now)
+    return row
+
+
+def _queue_revoke(conn: Connection, session_id: uuid.UUID, now: datetime) -> None:
     conn.execute(
         insert(session_outbox).values(
             id=uuid.uuid4(),
-            session_id=current["id"],
+            session_id=session_id,
             kind="revoke_endpoints",
             next_attempt_at=now,
             created_at=now,
         )
     )
-    return row
 
 
 def begin_end(
@@ -148,6 +153,7 @@ def transition(
     successor: NewSession,
     *,
     now: datetime,
+    state: str = "active",
 ) -> tuple[SessionRow, SessionRow] | None:
     """End ``session_id`` and create its successor in the caller's transaction.
 
@@ -157,7 +163,7 @@ def transition(
     if ended is None:
         return None
     child = NewSession(**{**successor.__dict__, "parent_session_id": session_id})
-    created = insert_session(conn, child, now=now)
+    created = insert_session(conn, child, now=now, state=state)
     return ended, created
 
 
@@ -172,14 +178,14 @@ def renew_lease(
     """Extend an active, unexpired lease, bumping the version (the sweeper's fence).
 
     A heartbeat that arrives after the lease ran out, or after the session left
-    ``active``, changes nothing: it cannot bring a session back.
+    ``creating``/``active``, changes nothing: it cannot bring a session back.
     """
     result = conn.execute(
         update(sessions)
         .where(
             sessions.c.id == session_id,
             sessions.c.user_id == user_id,
-            sessions.c.state == "active",
+            sessions.c.state.in_(("creating", "active")),
             sessions.c.lease_expires_at >= now,
         )
         .values(
@@ -189,3 +195,47 @@ def renew_lease(
         .returning(*sessions.c)
     )
     return result.mappings().one_or_none()
+
+
+def activate(conn: Connection, session_id: uuid.UUID, media: dict[str, Any]) -> SessionRow | None:
+    """``creating -> active`` with its endpoints; ``None`` if the session moved meanwhile."""
+    result = conn.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.state == "creating")
+        .values(state="active", media=media, version=sessions.c.version + 1)
+        .returning(*sessions.c)
+    )
+    return result.mappings().one_or_none()
+
+
+def fail_creating(
+    conn: Connection, current: SessionRow, *, now: datetime, fenced: bool = False
+) -> SessionRow | None:
+    """``creating -> failed`` (the endpoints could not be made), with a revoke in the outbox.
+
+    The revoke releases whatever the provider may have half made. ``fenced`` also
+    requires the version read (the sweeper). ``None`` when another change came first.
+    """
+    conditions = [sessions.c.id == current["id"], sessions.c.state == "creating"]
+    if fenced:
+        conditions.append(sessions.c.version == current["version"])
+    failed = (
+        conn.execute(
+            update(sessions)
+            .where(*conditions)
+            .values(
+                state="failed",
+                version=sessions.c.version + 1,
+                ended_at=now,
+                end_reason="provider_failed",
+                duration_s=0.0,
+                estimated_egress_gb=0.0,
+            )
+            .returning(*sessions.c)
+        )
+        .mappings()
+        .one_or_none()
+    )
+    if failed is not None:
+        _queue_revoke(conn, current["id"], now)
+    return failed

@@ -8,6 +8,7 @@ keeps failing marks its session ``failed`` and raises exactly one alert.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from sqlalchemy.engine import Connection
 from runtime.events import EventBus
 from runtime.media import MediaProvider
 from runtime.sessions.events import channel_of, ended_data
-from runtime.sessions.store import end_active
+from runtime.sessions.store import end_active, fail_creating
 from runtime.store import Database
 from runtime.store.clock import database_now
 from runtime.store.tables import audit_events, session_outbox, sessions, sweeper_leases
@@ -76,6 +77,15 @@ class Sweeper:
         await self._revoke(report)
         return report
 
+    async def run_forever(self, interval_s: float) -> None:
+        """Sweep every ``interval_s`` until cancelled; a failed sweep is logged, not fatal."""
+        while True:
+            try:
+                await self.run_once()
+            except Exception:  # the database or provider may be down for a while
+                _log.exception("sweep failed")
+            await asyncio.sleep(interval_s)
+
     def _take_lease(self, conn: Connection) -> bool:
         now = database_now(conn)
         expires = now + timedelta(seconds=self.lease_s)
@@ -105,7 +115,10 @@ class Sweeper:
         due = (
             conn.execute(
                 select(sessions)
-                .where(sessions.c.state == "active", sessions.c.lease_expires_at < now)
+                .where(
+                    sessions.c.state.in_(("creating", "active")),
+                    sessions.c.lease_expires_at < now,
+                )
                 .limit(self.batch)
             )
             .mappings()
@@ -220,10 +233,16 @@ class Sweeper:
 
 
 def _expire_one(conn: Connection, row: Any, now: datetime) -> bool:
-    ended = end_active(conn, row, reason="heartbeat_timeout", now=now, fenced=True)
-    if ended is None:
+    """End a session past its lease; one still ``creating`` (its creator died) fails."""
+    if row["state"] == "creating":
+        gone = fail_creating(conn, row, now=now, fenced=True)
+        kind = "session.creation_abandoned"
+    else:
+        gone = end_active(conn, row, reason="heartbeat_timeout", now=now, fenced=True)
+        kind = "session.expired"
+    if gone is None:
         return False
-    _audit(conn, now, "session.expired", row["id"], {"version": row["version"]})
+    _audit(conn, now, kind, row["id"], {"version": row["version"]})
     return True
 
 

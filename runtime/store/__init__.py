@@ -24,8 +24,8 @@ __all__ = [
     "downgrade",
     "head_revision",
     "normalize_url",
+    "open_database",
     "ping",
     "schema_revision",
     "upgrade",
-    "open_database",
 ]

@@ -74,6 +74,8 @@ sessions = Table(
     Column("concurrent_viewers", Integer, nullable=False, server_default="1"),
     Column("duration_s", Float),
     Column("estimated_egress_gb", Float),
+    # The provider's endpoints once created: the provider name and its details.
+    Column("media", JSON),
     CheckConstraint(_in("state", SESSION_STATES), name="state"),
     CheckConstraint(f"handover IS NULL OR {_in('handover', _HANDOVERS)}", name="handover"),
     CheckConstraint("version >= 1", name="version"),

@@ -27,7 +27,8 @@ async def _setup(url: str, lease_s: int) -> tuple[SessionService, FakeMediaProvi
     provider = FakeMediaProvider()
     events = MemoryEventBus()
     sweeper = Sweeper(database, provider, events, holder="test", backoff_s=0, max_attempts=3)
-    return SessionService(database, CONFIG, events, lease_s=lease_s), provider, sweeper
+    service = SessionService(database, CONFIG, events, provider, lease_s=lease_s)
+    return service, provider, sweeper
 
 
 async def _count(service: SessionService, kind: str) -> int:

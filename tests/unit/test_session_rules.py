@@ -25,6 +25,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def test_only_the_documented_edges_exist() -> None:
     assert {
         ("creating", "active"),
+        ("creating", "failed"),  # the media endpoints could not be created
         ("active", "ending"),
         ("ending", "ended"),
         ("ending", "failed"),
