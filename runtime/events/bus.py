@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -33,11 +33,12 @@ class EventBus(Protocol):
 class MemoryEventBus:
     """One process: a queue per subscriber, a sequence per channel."""
 
-    def __init__(self, *, queue_size: int = 1000) -> None:
+    def __init__(self, *, queue_size: int = 1000, history: int = 1000) -> None:
         self._seq: dict[str, int] = defaultdict(int)
         self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
         self._queue_size = queue_size
-        self.published: list[tuple[str, dict[str, Any]]] = []
+        # The latest events, for inspection; bounded, so a long-running process keeps flat.
+        self.published: deque[tuple[str, dict[str, Any]]] = deque(maxlen=history)
 
     async def publish(self, channel: str, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
         """Validate, number and fan out one event."""

@@ -58,3 +58,10 @@ async def test_a_full_subscriber_drops_its_oldest_and_never_blocks() -> None:
     # The two oldest were dropped for the slow subscriber: a gap it sees by its seq.
     assert seqs == [2, 3]
     await stream.aclose()
+
+
+async def test_the_history_is_bounded() -> None:
+    bus = MemoryEventBus(history=3)
+    for _ in range(10):
+        await bus.publish("c", "session.created", _created(uuid.uuid4()))
+    assert len(bus.published) == 3 and bus.published[-1][1]["seq"] == 9
