@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import socket
 import uuid
@@ -62,6 +63,10 @@ def build_app(settings: Settings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
+        # What start-up built lives as long as the process: out of the collector's scans,
+        # a full collection takes milliseconds instead of ~100 ms pauses under load.
+        gc.collect()
+        gc.freeze()
         async with resources:
             resources.push_async_callback(runtime.database.close)
             if runtime.provider is not None:

@@ -1,23 +1,28 @@
 """Benchmark: session create and create->transition->end, against a bare Litestar endpoint.
 
-One uvicorn worker each, load from wrk in a separate process, on SQLite and on
-PostgreSQL (a throwaway database); every figure is printed with its ratio to the bare
-JSON endpoint measured in the same run. Usage: python ci/bench/sessions.py [--seconds N]
+One uvicorn worker each (and a 2-worker server on PostgreSQL), load from wrk in a
+separate process, on SQLite and on PostgreSQL (a throwaway database). All servers of a
+store run side by side and every endpoint is measured once per round, so each ratio to
+the bare JSON endpoint compares runs made minutes apart at most.
+Usage: python ci/bench/sessions.py [--seconds N] [--rounds N]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -106,47 +111,71 @@ def _wrk(
     return rate, latency, int(errors.group(1)) if errors else 0
 
 
-def _row(label: str, what: str, rate: float, p99: float, *, bare: float, errors: int) -> str:
-    return f"| {label} | {what} | {rate:,.0f} req/s | {p99:.1f} ms | {rate / bare:.2f} | {errors} |"
+@dataclass
+class _Series:
+    """One endpoint measured once per round: requests/s, p99 (ms) and non-2xx answers."""
+
+    what: str
+    rates: list[float] = field(default_factory=list)
+    p99s: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    def add(self, rate: float, p99: float, errors: int) -> None:
+        self.rates.append(rate)
+        self.p99s.append(p99)
+        self.errors += errors
+
+    def row(self, label: str, bare: _Series) -> str:
+        rate, p99 = statistics.median(self.rates), statistics.median(self.p99s)
+        ratios = [mine / theirs for mine, theirs in zip(self.rates, bare.rates, strict=True)]
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+        return (
+            f"| {label} | {self.what} | {rate:,.0f} req/s | {p99:.1f} ms | "
+            f"{rate / statistics.median(bare.rates):.2f} ({spread}) | {self.errors} |"
+        )
 
 
-def _bench(label: str, url: str, seconds: int, token: str, *, workers: int) -> list[str]:
+_PARTY, _GRID = '{"mode":"party"}', '{"mode":"sniffers"}'
+
+
+def _bench(
+    label: str, url: str, seconds: int, token: str, *, rounds: int, workers: int
+) -> list[str]:
+    """Bare and app servers up together; each round measures every endpoint once.
+
+    Alternating the runs within one round keeps a slow minute of the machine from
+    landing on one side of a ratio only.
+    """
     env = {"TOKEN": token}
-    with _server(["--app-dir", str(ROOT / "ci" / "bench"), "bare_app:app"], {}) as bare:
-        bare_rate, bare_p99, _ = _wrk(
-            bare + "/bare", "post.lua", seconds, 16, {"BODY": '{"mode":"party"}'}
-        )
-    rows = [_row(label, "bare JSON endpoint", bare_rate, bare_p99, bare=bare_rate, errors=0)]
     app_env = {"VVTV_DATABASE_URL": url, "VVTV_LOG_LEVEL": "warning"}
-    with _server(["--factory", "runtime.app:build_app"], app_env) as app:
-        for what, body in (
-            ("session create, party (HLS, no endpoints)", '{"mode":"party"}'),
-            ("session create, sniffers (WebRTC thumb_low, local provider)", '{"mode":"sniffers"}'),
-        ):
-            rate, p99, errors = _wrk(
-                app + "/v1/sessions", "post.lua", seconds, 16, {**env, "BODY": body}
-            )
-            rows.append(_row(label, what, rate, p99, bare=bare_rate, errors=errors))
-        rate, p99, errors = _wrk(app + "/", "flow.lua", seconds, 2, env)
-        rows.append(
-            _row(
-                label,
-                f"create->transition->end ({rate / 3:,.0f} flows/s)",
-                rate,
-                p99,
-                bare=bare_rate,
-                errors=errors,
-            )
+    bare = _Series("bare JSON endpoint")
+    party = _Series("session create, party (HLS: no media endpoints)")
+    grid = _Series("session create, sniffers (WebRTC thumb_low: local provider endpoints)")
+    flow = _Series("create->transition->end, 2 connections (req/s; 3 per flow)")
+    scaled = _Series(f"session create, party, {workers} workers (wrk -c32)")
+    with contextlib.ExitStack() as servers:
+        bare_url = servers.enter_context(
+            _server(["--app-dir", str(ROOT / "ci" / "bench"), "bare_app:app"], {})
         )
-    if workers > 1:
-        target = ["--factory", "runtime.app:build_app", "--workers", str(workers)]
-        with _server(target, app_env) as app:
-            rate, p99, errors = _wrk(
-                app + "/v1/sessions", "post.lua", seconds, 32, {**env, "BODY": '{"mode":"party"}'}
+        app = servers.enter_context(_server(["--factory", "runtime.app:build_app"], app_env))
+        many = (
+            servers.enter_context(
+                _server(["--factory", "runtime.app:build_app", "--workers", str(workers)], app_env)
             )
-        what = f"session create, party, {workers} workers (wrk -c32)"
-        rows.append(_row(label, what, rate, p99, bare=bare_rate, errors=errors))
-    return rows
+            if workers > 1
+            else None
+        )
+        for _ in range(rounds):
+            bare.add(*_wrk(bare_url + "/bare", "post.lua", seconds, 16, {"BODY": _PARTY}))
+            party.add(*_wrk(app + "/v1/sessions", "post.lua", seconds, 16, {**env, "BODY": _PARTY}))
+            grid.add(*_wrk(app + "/v1/sessions", "post.lua", seconds, 16, {**env, "BODY": _GRID}))
+            flow.add(*_wrk(app + "/", "flow.lua", seconds, 2, env))
+            if many is not None:
+                scaled.add(
+                    *_wrk(many + "/v1/sessions", "post.lua", seconds, 32, {**env, "BODY": _PARTY})
+                )
+    series = [bare, party, grid, flow] + ([scaled] if many is not None else [])
+    return [one.row(label, bare) for one in series]
 
 
 async def _postgres_db() -> tuple[str, str]:
@@ -165,20 +194,23 @@ async def _drop(name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10)
-    seconds = parser.parse_args().seconds
+    parser.add_argument("--seconds", type=int, default=8, help="length of one wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each endpoint")
+    args = parser.parse_args()
+    seconds, rounds = args.seconds, args.rounds
     token = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(hours=1)).issue(Caller(uuid.uuid4()))
     rows = [
-        "| store | endpoint | throughput | p99 | ratio to bare | non-2xx |",
+        "| store | endpoint | throughput (median) | p99 (median) | ratio to bare "
+        "(median; min-max of rounds) | non-2xx |",
         "|---|---|---|---|---|---|",
     ]
     sqlite = f"sqlite:///{ROOT / 'var' / f'bench-{uuid.uuid4().hex[:8]}.db'}"
     asyncio.run(upgrade(sqlite))
-    rows += _bench("SQLite", sqlite, seconds, token, workers=1)
+    rows += _bench("SQLite", sqlite, seconds, token, rounds=rounds, workers=1)
     name, postgres = asyncio.run(_postgres_db())
     try:
         asyncio.run(upgrade(postgres))
-        rows += _bench("PostgreSQL", postgres, seconds, token, workers=2)
+        rows += _bench("PostgreSQL", postgres, seconds, token, rounds=rounds, workers=2)
     finally:
         asyncio.run(_drop(name))
         Path(sqlite.removeprefix("sqlite:///")).unlink(missing_ok=True)

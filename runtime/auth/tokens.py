@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,8 @@ import jwt
 __all__ = ["Caller", "InvalidTokenError", "TokenService"]
 
 _ALGORITHM = "HS256"
+_ISSUED_SKEW_S = 5  # clocks of two processes may differ a little (chosen)
+_VERIFIED_CACHE = 10_000  # distinct live tokens remembered (chosen); the oldest go first
 
 
 @dataclass(frozen=True)
@@ -37,9 +40,12 @@ class TokenService:
         ttl: timedelta = timedelta(minutes=15),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        if len(secret) < 16:
-            raise ValueError("the token secret must be at least 16 characters")
+        if len(secret.encode()) < 32:  # RFC 7518 section 3.2: at least the hash's size
+            raise ValueError("the token secret must be at least 32 bytes")
         self._secret, self._issuer, self._ttl, self._clock = secret, issuer, ttl, clock
+        # Tokens verified before, with their expiry: a token that was valid stays valid
+        # until it expires, so its signature need not be checked on every request.
+        self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
 
     def issue(self, caller: Caller) -> str:
         """A signed token for ``caller`` that expires after the configured time to live."""
@@ -55,19 +61,37 @@ class TokenService:
 
     def verify(self, token: str) -> Caller:
         """The caller a valid token names; ``InvalidTokenError`` otherwise."""
+        now = self._clock().timestamp()
+        known = self._verified.get(token)
+        if known is not None and known[1] > now:
+            self._verified.move_to_end(token)
+            return known[0]
+        caller, expires = self._decode(token, now)
+        self._verified[token] = (caller, expires)
+        if len(self._verified) > _VERIFIED_CACHE:
+            self._verified.popitem(last=False)
+        return caller
+
+    def _decode(self, token: str, now: float) -> tuple[Caller, float]:
         try:
             claims = jwt.decode(
                 token,
                 self._secret,
                 algorithms=[_ALGORITHM],
                 issuer=self._issuer,
-                options={"require": ["sub", "exp", "iat", "iss"]},
-                leeway=0,
+                # Time is judged below on the injected clock, not on PyJWT's own.
+                options={
+                    "require": ["sub", "exp", "iat", "iss"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
-            now = self._clock().timestamp()
-            if claims["exp"] <= now:
+            if float(claims["exp"]) <= now:
                 raise InvalidTokenError("expired")
+            if float(claims["iat"]) > now + _ISSUED_SKEW_S:
+                raise InvalidTokenError("issued in the future")
             roles = claims.get("roles", [])
-            return Caller(uuid.UUID(str(claims["sub"])), tuple(str(r) for r in roles))
+            caller = Caller(uuid.UUID(str(claims["sub"])), tuple(str(r) for r in roles))
+            return caller, float(claims["exp"])
         except (jwt.PyJWTError, ValueError, KeyError) as exc:
             raise InvalidTokenError(str(exc)) from None

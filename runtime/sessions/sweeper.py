@@ -57,9 +57,11 @@ class Sweeper:
         max_attempts: int = 5,
         backoff_s: float = 2,
         batch: int = 100,
+        max_batches: int = 20,
     ) -> None:
         self.database, self.provider, self.events = database, provider, events
         self.holder = holder
+        self.max_batches = max_batches  # chosen: 2,000 sessions per sweep at most
         self.lease_s, self.max_attempts, self.backoff_s, self.batch = (
             lease_s,
             max_attempts,
@@ -108,9 +110,15 @@ class Sweeper:
         return created.rowcount == 1
 
     async def _expire(self) -> list[uuid.UUID]:
-        return await self.database.write(self._expire_due)
+        expired: list[uuid.UUID] = []
+        for _ in range(self.max_batches):  # bounded: one sweep never runs unbounded
+            ended, due = await self.database.write(self._expire_due)
+            expired += ended
+            if due < self.batch:
+                break
+        return expired
 
-    def _expire_due(self, conn: Connection) -> list[uuid.UUID]:
+    def _expire_due(self, conn: Connection) -> tuple[list[uuid.UUID], int]:
         now = database_now(conn)
         due = (
             conn.execute(
@@ -124,18 +132,27 @@ class Sweeper:
             .mappings()
             .all()
         )
-        return [row["id"] for row in due if _expire_one(conn, row, now)]
+        return [row["id"] for row in due if _expire_one(conn, row, now)], len(due)
 
     async def _revoke(self, report: SweepReport) -> None:
-        pending = await self.database.read(self._due_revokes)
-        for item in pending:
-            try:
-                # No transaction is open while the provider works.
-                await self.provider.revoke_endpoints(item["session_id"])
-            except Exception as exc:  # any provider failure is retried, then given up
-                await self._revoke_failed(item, exc, report)
-            else:
-                await self._revoke_done(item, report)
+        attempted: set[uuid.UUID] = set()  # one try per revoke and sweep, even with no backoff
+        for _ in range(self.max_batches):
+            pending = [
+                item
+                for item in await self.database.read(self._due_revokes)
+                if item["id"] not in attempted
+            ]
+            attempted.update(item["id"] for item in pending)
+            for item in pending:
+                try:
+                    # No transaction is open while the provider works.
+                    await self.provider.revoke_endpoints(item["session_id"])
+                except Exception as exc:  # any provider failure is retried, then given up
+                    await self._revoke_failed(item, exc, report)
+                else:
+                    await self._revoke_done(item, report)
+            if len(pending) < self.batch:
+                break
 
     def _due_revokes(self, conn: Connection) -> Any:
         now = database_now(conn)

@@ -85,6 +85,20 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
+def _settle_many(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        _settle(future, ok, value)
+
+
+def _settle_all(batch: list[_Job], outcomes: list[tuple[bool, Any]]) -> None:
+    """Hand each caller its outcome: one wake-up per event loop, not one per job."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for job, (ok, value) in zip(batch, outcomes, strict=True):
+        by_loop.setdefault(job.loop, []).append((job.future, ok, value))
+    for loop, settled in by_loop.items():
+        loop.call_soon_threadsafe(_settle_many, settled)
+
+
 class _SqliteDatabase(Database):
     """SQLite: one writer thread with group commit, a small pool of reader threads."""
 
@@ -150,8 +164,7 @@ class _SqliteDatabase(Database):
                     stopping = True
                     break
                 batch.append(job)
-            for job, (ok, value) in zip(batch, self._commit(batch), strict=True):
-                job.loop.call_soon_threadsafe(_settle, job.future, ok, value)
+            _settle_all(batch, self._commit(batch))
 
     def _commit(self, batch: list[_Job]) -> list[tuple[bool, Any]]:
         """All of the batch in one transaction; on any failure, each unit alone.

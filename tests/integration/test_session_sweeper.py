@@ -147,3 +147,19 @@ async def test_a_transition_announces_the_successor_and_ends_the_parent(store_ur
         assert ended["end_reason"] == "transition" and ended["final_state"] == "ended"
     finally:
         await service.database.close()
+
+
+async def test_one_sweep_clears_a_backlog_larger_than_a_batch(store_url: str) -> None:
+    service, provider, sweeper = await _setup(store_url, lease_s=3)
+    caller = Caller(uuid.uuid4())
+    try:
+        created = await asyncio.gather(
+            *(service.create(caller, Requested(mode="party")) for _ in range(250))
+        )
+        await asyncio.sleep(3.2)
+        report = await sweeper.run_once()  # batches of 100
+        ids = sorted(row["id"] for row in created)
+        assert sorted(report.expired) == ids and sorted(report.revoked) == ids
+        assert sorted(provider.revoked) == ids
+    finally:
+        await service.database.close()
