@@ -9,12 +9,13 @@ caller's transaction (``Database.write``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.engine import Connection
 
 from runtime.sessions.rules import cost_estimate
 from runtime.store.tables import session_outbox, sessions
@@ -52,9 +53,11 @@ class NewSession:
     handover: str | None = None
 
 
-SessionRow = RowMapping
+SessionRow = Mapping[Any, Any]  # a RowMapping read back, or the row as inserted
 
-_INSERT = insert(sessions).returning(*sessions.c)
+_INSERT = insert(sessions)
+# What the database fills in itself, so that an insert need not read its row back.
+_SERVER_FILLED: dict[str, Any] = {column.name: None for column in sessions.c} | {"version": 1}
 
 
 def insert_session(
@@ -67,7 +70,8 @@ def insert_session(
         "created_at": now,
         **new.__dict__,
     }
-    return conn.execute(_INSERT, values).mappings().one()
+    conn.execute(_INSERT, values)
+    return _SERVER_FILLED | values
 
 
 def get_session(conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID) -> SessionRow | None:

@@ -38,6 +38,9 @@ async def test_transition_ends_the_old_session_and_links_the_new_one(store_url: 
     user = uuid.uuid4()
     try:
         first = await database.write(lambda conn: insert_session(conn, _new(user), now=T0))
+        # The row as inserted is the row as stored, without reading it back.
+        stored = await database.read(lambda conn: get_session(conn, first["id"], user))
+        assert stored is not None and dict(stored) == dict(first)
         later = T0 + timedelta(minutes=30)
         result = await database.write(
             lambda conn: transition(conn, first["id"], user, _new(user, "random"), now=later)
