@@ -125,7 +125,8 @@ def render(
     if status not in allowed:
         raise RuntimeError(f"handler answered {status}, which the contract does not document")
     if isinstance(body, BaseModel):
-        content: Any = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        # JSON straight from pydantic-core: no intermediate dict for the encoder to walk.
+        content: Any = body.model_dump_json(by_alias=True, exclude_unset=True).encode()
     else:
         content = body
     if content is None or media_type is None:
