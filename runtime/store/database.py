@@ -3,7 +3,8 @@
 Store code is written once, as plain functions over a SQLAlchemy ``Connection``, and
 handed to ``Database.write`` or ``Database.read``:
 
-- PostgreSQL runs them on the async engine (``run_sync``: each statement awaits asyncpg).
+- PostgreSQL runs them on the async engine (``run_sync``: each statement awaits asyncpg);
+  writes waiting at the same moment share one transaction and one commit.
 - SQLite runs them on threads of its own with the standard driver. A trip to a worker
   thread costs far more than an indexed SQLite statement, so a unit of work makes one
   trip, not one per statement; and writes waiting at the same moment are committed
@@ -16,6 +17,7 @@ handed to ``Database.write`` or ``Database.read``:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -36,7 +38,7 @@ from runtime.store.engine import (
     sqlite_pragmas,
 )
 
-__all__ = ["Database", "Work", "open_database"]
+__all__ = ["Database", "Work", "commit_batch", "open_database"]
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -167,36 +169,86 @@ class _SqliteDatabase(Database):
             _settle_all(batch, self._commit(batch))
 
     def _commit(self, batch: list[_Job]) -> list[tuple[bool, Any]]:
-        """All of the batch in one transaction; on any failure, each unit alone.
+        with self._sync.connect().execution_options(**{WRITE_OPTION: True}) as conn:
+            return commit_batch(conn, [job.work for job in batch])
 
-        Units fail rarely (a lost race is a result, not an exception), so a batch is
-        tried whole, without a savepoint per unit; when one raises, the batch is
-        rolled back and every unit runs again in a transaction of its own, so each
-        caller gets exactly its own outcome.
-        """
-        try:
-            return [(True, value) for value in self._transaction([job.work for job in batch])]
-        except Exception as exc:  # undone as a whole; retried one by one below
-            if len(batch) == 1:
-                return [(False, exc)]
-        outcomes: list[tuple[bool, Any]] = []
-        for job in batch:
+
+class _PostgresDatabase(Database):
+    """PostgreSQL: writes waiting at the same moment share a transaction and a commit.
+
+    One writer task per process; other processes are other writers, and PostgreSQL's
+    row locks order them (a deadlock between two batches fails both, and each unit is
+    then retried alone).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine)
+        self._jobs: asyncio.Queue[_Job] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+
+    async def write(self, work: Work[T]) -> T:
+        """Queue ``work`` for this process's writer; its result once its batch committed."""
+        loop = asyncio.get_running_loop()
+        if self._writer is None or self._writer.done():
+            self._writer = loop.create_task(self._write_loop())
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put_nowait(_Job(work, future, loop))
+        return await future
+
+    async def close(self) -> None:
+        """Stop the writer (queued work is refused), then release the connections."""
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer
+        while not self._jobs.empty():
+            self._jobs.get_nowait().future.cancel()
+        await super().close()
+
+    async def _write_loop(self) -> None:
+        while True:
+            batch = [await self._jobs.get()]
+            while len(batch) < _MAX_BATCH and not self._jobs.empty():
+                batch.append(self._jobs.get_nowait())
+            works = [job.work for job in batch]
             try:
-                outcomes.append((True, self._transaction([job.work])[0]))
-            except Exception as exc:  # this unit's own failure, reported to its caller
-                outcomes.append((False, exc))
-        return outcomes
+                async with self.engine.connect() as conn:
+                    outcomes = await conn.run_sync(commit_batch, works)
+            except Exception as exc:  # no connection at all: every caller learns why
+                outcomes = [(False, exc)] * len(batch)
+            for job, (ok, value) in zip(batch, outcomes, strict=True):
+                _settle(job.future, ok, value)
 
-    def _transaction(self, works: list[Work[Any]]) -> list[Any]:
-        with self._sync.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-            return [work(conn) for work in works]
+
+def commit_batch(conn: Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
+    """All of ``works`` in one transaction; on any failure, each unit alone.
+
+    Units fail rarely (a lost race is a result, not an exception), so a batch is
+    tried whole, without a savepoint per unit; when one raises, the batch is rolled
+    back and every unit runs again in a transaction of its own, so each caller gets
+    exactly its own outcome.
+    """
+    try:
+        with conn.begin():
+            return [(True, work(conn)) for work in works]
+    except Exception as exc:  # undone as a whole; retried one by one below
+        if len(works) == 1:
+            return [(False, exc)]
+    outcomes: list[tuple[bool, Any]] = []
+    for work in works:
+        try:
+            with conn.begin():
+                outcomes.append((True, work(conn)))
+        except Exception as exc:  # this unit's own failure, reported to its caller
+            outcomes.append((False, exc))
+    return outcomes
 
 
 def open_database(raw: str) -> Database:
     """The ``Database`` for a ``sqlite:///`` or ``postgresql://`` URL."""
     engine = create_engine(raw)
     if engine.dialect.name != "sqlite":
-        return Database(engine)
+        return _PostgresDatabase(engine)
     url = normalize_url(raw).set(drivername="sqlite+pysqlite")
     sync_engine = create_sync_engine(
         url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=_READERS + 2
