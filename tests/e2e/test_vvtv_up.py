@@ -76,9 +76,7 @@ def test_up_serves_ready_and_stops_cleanly(tmp_path: Path, stop: signal.Signals)
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
-def test_up_with_two_workers_serves_and_stops_cleanly(
-    tmp_path: Path, store_url: str
-) -> None:
+def test_up_with_two_workers_serves_and_stops_cleanly(tmp_path: Path, store_url: str) -> None:
     port = free_port()
     proc = _start(tmp_path, port, "--workers", "2", url=store_url)
     try:

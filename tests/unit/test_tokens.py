@@ -11,6 +11,7 @@ from runtime.auth import Caller, TokenService
 from runtime.auth.tokens import InvalidTokenError
 
 SECRET = "a-test-secret-of-enough-length-for-hs256"
+OTHER = TokenService("another-secret-of-enough-length-for-hs256")
 T0 = datetime(2026, 11, 22, 12, tzinfo=UTC)
 
 
@@ -34,7 +35,7 @@ def test_a_token_names_its_caller() -> None:
         lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # signature changed
         lambda t: t.split(".")[0] + "." + t.split(".")[2],  # claims dropped
         lambda _t: "not-a-jwt",
-        lambda t: TokenService("another-secret-of-enough-length-for-hs256").issue(Caller(uuid.uuid4())),
+        lambda _t: OTHER.issue(Caller(uuid.uuid4())),  # signed with another key
     ],
 )
 def test_forged_or_malformed_tokens_are_refused(mangle) -> None:  # type: ignore[no-untyped-def]
