@@ -26,6 +26,7 @@ from generated.public_api.server import build_routers as public_api_routers
 from runtime.auth import TokenService, bearer_verifier
 from runtime.config import ConfigError, load_config
 from runtime.contract_docs import ContractDocsController, contract_files
+from runtime.idempotency import IdempotencyKeys
 from runtime.media.factory import build_provider
 from runtime.observability import configure_logging
 from runtime.problem import exception_handlers
@@ -76,6 +77,7 @@ def build_app(settings: Settings | None = None) -> Litestar:
                     runtime.provider,
                     runtime.events,
                     holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                    housekeeping=[IdempotencyKeys(runtime.database).forget_expired],
                 )
                 task = asyncio.create_task(sweeper.run_forever(settings.sweep_interval_s))
                 resources.push_async_callback(_cancel, task)
@@ -127,7 +129,7 @@ def contract_routers(settings: Settings, runtime: Runtime) -> list[Router]:
             runtime.provider,
             lease_s=settings.session_lease_s,
         )
-        sessions = SessionHandlers(service)
+        sessions = SessionHandlers(service, IdempotencyKeys(runtime.database))
     return [
         *control_plane_routers(ControlPlaneHandlers(sessions=sessions), guards=guards),
         *public_api_routers(PublicApiHandlers()),

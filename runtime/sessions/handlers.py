@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+from pydantic import BaseModel
 
 from generated.control_plane import models
 from generated.control_plane.server import SessionsHandlers
 from generated.server_support import ProblemError
 from runtime.auth import Caller
+from runtime.idempotency import Answer, IdempotencyKeys, request_hash
 from runtime.sessions.rules import cost_estimate, egress_gb_per_hour
 from runtime.sessions.service import Requested, SessionService
 from runtime.sessions.store import SessionRow
 
 __all__ = ["SessionHandlers", "session_model"]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def _caller(caller: Any) -> Caller:
@@ -80,14 +86,47 @@ def _wanted(body: models.CreateSessionRequest | models.TransitionSessionRequest)
 class SessionHandlers:
     """Sessions over HTTP; every query is scoped to the caller."""
 
-    def __init__(self, service: SessionService) -> None:
-        self.service = service
+    def __init__(self, service: SessionService, keys: IdempotencyKeys) -> None:
+        self.service, self.keys = service, keys
+
+    async def _once(
+        self,
+        who: Caller,
+        key: str | None,
+        request: Callable[[], tuple[str, Any]],
+        produce: Callable[[], Awaitable[M]],
+        model: type[M],
+    ) -> M:
+        """``produce`` once per Idempotency-Key; a retry gets the first answer back.
+
+        ``request`` describes what is asked (operation, then the values that matter),
+        for the check that a retry asks the same.
+        """
+        if key is None:
+            return await produce()
+        operation, asked = request()
+
+        async def answer() -> Answer:
+            made = await produce()
+            return Answer(201, made.model_dump(mode="json", by_alias=True, exclude_unset=True))
+
+        digest = request_hash(operation, asked)
+        first = await self.keys.run(who.user_id, operation, key, digest, answer)
+        return model.model_validate(first.body)
 
     async def create_session(
         self, *, caller: Any, body: models.CreateSessionRequest, idempotency_key: str | None = None
     ) -> models.Session:
-        """Create a session."""
-        return session_model(await self.service.create(_caller(caller), _wanted(body)))
+        """Create a session (once per Idempotency-Key)."""
+        who = _caller(caller)
+
+        async def create() -> models.Session:
+            return session_model(await self.service.create(who, _wanted(body)))
+
+        def request() -> tuple[str, Any]:
+            return "create_session", body.model_dump(mode="json", exclude_unset=True)
+
+        return await self._once(who, idempotency_key, request, create, models.Session)
 
     async def get_session(self, *, caller: Any, session_id: UUID) -> models.Session:
         """Get a session."""
@@ -101,13 +140,22 @@ class SessionHandlers:
         session_id: UUID,
         idempotency_key: str | None = None,
     ) -> models.SessionTransition:
-        """Transition a session to another mode."""
-        done = await self.service.transition(_caller(caller), session_id, _wanted(body))
-        return models.SessionTransition(
-            ended=session_model(done.ended),
-            session=session_model(done.session),
-            handover=done.handover,
-        )
+        """Transition a session to another mode (once per Idempotency-Key)."""
+        who = _caller(caller)
+
+        async def move() -> models.SessionTransition:
+            done = await self.service.transition(who, session_id, _wanted(body))
+            return models.SessionTransition(
+                ended=session_model(done.ended),
+                session=session_model(done.session),
+                handover=done.handover,
+            )
+
+        def request() -> tuple[str, Any]:
+            asked = body.model_dump(mode="json", exclude_unset=True)
+            return "transition_session", {"session_id": str(session_id), **asked}
+
+        return await self._once(who, idempotency_key, request, move, models.SessionTransition)
 
     async def end_session(self, *, caller: Any, session_id: UUID) -> models.Session:
         """End a session."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +25,7 @@ from runtime.events import EventBus
 from runtime.media import MediaProvider
 from runtime.sessions.events import channel_of, ended_data
 from runtime.sessions.store import end_active, fail_creating
-from runtime.store import Database
+from runtime.store import Database, Work
 from runtime.store.clock import database_now
 from runtime.store.tables import audit_events, session_outbox, sessions, sweeper_leases
 
@@ -58,10 +59,12 @@ class Sweeper:
         backoff_s: float = 2,
         batch: int = 100,
         max_batches: int = 20,
+        housekeeping: Sequence[Work[Any]] = (),
     ) -> None:
         self.database, self.provider, self.events = database, provider, events
         self.holder = holder
         self.max_batches = max_batches  # chosen: 2,000 sessions per sweep at most
+        self.housekeeping = tuple(housekeeping)  # other bounded clean-ups, once per sweep
         self.lease_s, self.max_attempts, self.backoff_s, self.batch = (
             lease_s,
             max_attempts,
@@ -77,6 +80,8 @@ class Sweeper:
         report.ran = True
         report.expired = await self._expire()
         await self._revoke(report)
+        for work in self.housekeeping:
+            await self.database.write(work)
         return report
 
     async def run_forever(self, interval_s: float) -> None:

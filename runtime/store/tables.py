@@ -23,6 +23,7 @@ from runtime.store.types import UtcDateTime
 __all__ = [
     "SESSION_STATES",
     "audit_events",
+    "idempotency_keys",
     "metadata",
     "session_outbox",
     "sessions",
@@ -121,4 +122,19 @@ sweeper_leases = Table(
     Column("name", String(64), primary_key=True),
     Column("holder", String(128), nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# A retried request with the same Idempotency-Key gets the first answer (contract:
+# IdempotencyKey). A row without ``status`` is a first attempt still under way.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("user_id", Uuid, primary_key=True),
+    Column("operation", String(64), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer),
+    Column("body", JSON),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from runtime.store import create_engine, current_revision, downgrade, head_revision, upgrade
 from runtime.store.tables import metadata, sessions
 
-TABLES = {"sessions", "session_outbox", "audit_events", "sweeper_leases"}
+TABLES = {"sessions", "session_outbox", "audit_events", "sweeper_leases", "idempotency_keys"}
 
 
 async def _tables(url: str) -> set[str]:
