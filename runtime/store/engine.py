@@ -47,11 +47,16 @@ def display_url(raw: str) -> str:
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL, foreign keys and a busy timeout on every new SQLite connection."""
+    """WAL, NORMAL sync, foreign keys and a busy timeout on every new SQLite connection."""
     # The driver's own implicit BEGIN is turned off: `sqlite_begin` decides the kind.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    # In WAL mode NORMAL syncs at checkpoints, not at every commit: the database stays
+    # consistent through any crash, and only a power loss can undo the last commits,
+    # which for leases and session states that expire on their own anyway is the
+    # embedded default's trade. PostgreSQL is the store for what must survive that.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
