@@ -41,7 +41,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Hashable, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Hashable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -314,11 +322,21 @@ class CloudflareRealtimeProvider:
         details = {"provider": "cloudflare", "cf_session_id": binding.cf_session_id}
         return Endpoints(session_id, binding.profile_name, details)
 
-    async def revoke_endpoints(self, session_id: uuid.UUID) -> None:
-        """Force-close every track of the session, then forget it; unknown is a no-op."""
+    async def revoke_endpoints(
+        self, session_id: uuid.UUID, details: Mapping[str, str] | None = None
+    ) -> None:
+        """Force-close every track of the session, then forget it; unknown is a no-op.
+
+        A session this process does not know (it restarted since) is found through the
+        recorded ``details``: its Cloudflare session is read and every track still
+        active on it is closed.
+        """
         async with self._locks.hold(("ours", session_id)):
             binding = self._bindings.get(session_id)
             if binding is None:
+                cf_session_id = (details or {}).get("cf_session_id")
+                if cf_session_id:
+                    await self._close_all(cf_session_id)
                 return
             if binding.mids:
                 result = await self.close_tracks(binding.cf_session_id, list(binding.mids))
@@ -328,6 +346,18 @@ class CloudflareRealtimeProvider:
                     raise self._failure("tracks/close", reason)
             del self._bindings[session_id]
             self._by_cf.pop(binding.cf_session_id, None)
+
+    async def _close_all(self, cf_session_id: str) -> None:
+        state = await self.get_session(cf_session_id)
+        mids = [t.mid for t in state.tracks if t.mid and t.status != "inactive"]
+        if not mids:
+            return
+        result = await self.close_tracks(cf_session_id, mids)
+        if result.pending:
+            codes = ", ".join(sorted({t.error_code or "" for t in result.pending}))
+            raise self._failure(
+                "tracks/close", f"left {len(result.pending)} track(s) open ({codes})"
+            )
 
     async def create_turn_credentials(self, session_id: uuid.UUID) -> TurnCredentials:
         """TURN credentials for the configured TTL (at most 48 h)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 from runtime.media.provider import Endpoints, MediaProviderError, TurnCredentials
@@ -16,6 +17,7 @@ class FakeMediaProvider:
     def __init__(self) -> None:
         self.created: list[tuple[uuid.UUID, str]] = []
         self.revoked: list[uuid.UUID] = []
+        self.revoked_details: list[dict[str, str]] = []
         self.fail_revokes = 0
         self.fail_creates = 0
 
@@ -27,12 +29,15 @@ class FakeMediaProvider:
         self.created.append((session_id, profile_name))
         return Endpoints(session_id, profile_name, {"provider": "fake"})
 
-    async def revoke_endpoints(self, session_id: uuid.UUID) -> None:
+    async def revoke_endpoints(
+        self, session_id: uuid.UUID, details: Mapping[str, str] | None = None
+    ) -> None:
         """Record the revoke, or fail while ``fail_revokes`` is positive."""
         if self.fail_revokes:
             self.fail_revokes -= 1
             raise MediaProviderError("revoke refused (fake)")
         self.revoked.append(session_id)
+        self.revoked_details.append(dict(details or {}))
 
     async def create_turn_credentials(self, session_id: uuid.UUID) -> TurnCredentials:
         """Fixed credentials valid for a day."""

@@ -473,8 +473,13 @@ class LocalMediaProvider:
         _log.info("media room open", session_id=str(session_id), profile=profile_name)
         return Endpoints(session_id, profile_name, _details(session_id, profile, self._hosts))
 
-    async def revoke_endpoints(self, session_id: uuid.UUID) -> None:
-        """Close every connection of the session and forget it; unknown sessions are fine."""
+    async def revoke_endpoints(
+        self, session_id: uuid.UUID, details: Mapping[str, str] | None = None
+    ) -> None:
+        """Close every connection of the session and forget it; unknown sessions are fine.
+
+        ``details`` are not needed: rooms live in this process and end with it.
+        """
         room = self._rooms.pop(session_id, None)
         if room is None:
             return

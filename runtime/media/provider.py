@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -40,8 +41,14 @@ class MediaProvider(Protocol):
         """Allocate the endpoints of a session at a profile's caps."""
         ...
 
-    async def revoke_endpoints(self, session_id: uuid.UUID) -> None:
-        """Release a session's endpoints; revoking twice is not an error."""
+    async def revoke_endpoints(
+        self, session_id: uuid.UUID, details: Mapping[str, str] | None = None
+    ) -> None:
+        """Release a session's endpoints; revoking twice is not an error.
+
+        ``details`` are the endpoints' details as recorded when they were made, so that
+        a provider whose process restarted meanwhile can still find what to release.
+        """
         ...
 
     async def create_turn_credentials(self, session_id: uuid.UUID) -> TurnCredentials:

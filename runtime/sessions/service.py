@@ -169,7 +169,7 @@ class SessionService:
         media = {"profile": endpoints.profile_name, **endpoints.details}
         activated = await self.database.write(lambda conn: activate(conn, row["id"], media))
         if activated is None:  # the sweeper failed it first: its lease ran out meanwhile
-            await self.provider.revoke_endpoints(row["id"])
+            await self.provider.revoke_endpoints(row["id"], media)
             raise _provider_failed()
         return activated
 

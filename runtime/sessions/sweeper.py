@@ -151,7 +151,7 @@ class Sweeper:
             for item in pending:
                 try:
                     # No transaction is open while the provider works.
-                    await self.provider.revoke_endpoints(item["session_id"])
+                    await self.provider.revoke_endpoints(item["session_id"], item["media"])
                 except Exception as exc:  # any provider failure is retried, then given up
                     await self._revoke_failed(item, exc, report)
                 else:
@@ -163,7 +163,10 @@ class Sweeper:
         now = database_now(conn)
         return (
             conn.execute(
-                select(session_outbox)
+                # The endpoints' recorded details go with the revoke: the provider
+                # that made them may have restarted since.
+                select(session_outbox, sessions.c.media)
+                .join(sessions, sessions.c.id == session_outbox.c.session_id)
                 .where(
                     session_outbox.c.done_at.is_(None),
                     session_outbox.c.failed_at.is_(None),

@@ -164,6 +164,32 @@ async def test_revoke_force_closes_every_track_and_forgets_the_session(
     assert len(fake.requests_for("tracks/close")) == 1
 
 
+async def test_after_a_restart_the_recorded_details_find_what_to_revoke(
+    fake: CloudflareFake,
+    provider: CloudflareRealtimeProvider,
+    client: httpx.AsyncClient,
+    peers: PeerFactory,
+) -> None:
+    session_id, cf_session_id = await _endpoints(provider)
+    offer, mids = await _offer(peers(), transceivers=2)
+    await provider.add_tracks(
+        cf_session_id, [TrackRequest.local(f"cam-{m}", mid=m) for m in mids], offer
+    )
+    # A new process: nothing in memory, only what the session row recorded.
+    restarted = _provider(client, "http://cloudflare.test")
+    await restarted.revoke_endpoints(session_id)  # without details: nothing to find
+    assert fake.requests_for("tracks/close") == []
+    recorded = {"provider": "cloudflare", "cf_session_id": cf_session_id}
+    await restarted.revoke_endpoints(session_id, recorded)
+    (close,) = fake.requests_for("tracks/close")
+    assert close.track_count == 2
+    state = await restarted.get_session(cf_session_id)
+    assert {t.status for t in state.tracks} == {"inactive"}
+    # Again: every track is closed already, so nothing is sent.
+    await restarted.revoke_endpoints(session_id, recorded)
+    assert len(fake.requests_for("tracks/close")) == 1
+
+
 async def test_a_failed_revoke_keeps_the_open_tracks_for_a_retry(
     fake: CloudflareFake, provider: CloudflareRealtimeProvider, peers: PeerFactory
 ) -> None:

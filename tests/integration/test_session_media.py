@@ -125,3 +125,7 @@ async def test_a_transition_gives_the_successor_its_own_endpoints(world) -> None
     await service.end(caller, moved.session["id"])
     await sweeper.run_once()
     assert sorted(provider.revoked) == sorted([party["id"], moved.session["id"]])
+    # Each revoke carries what was recorded when the endpoints were made (none for HLS).
+    recorded = dict(zip(provider.revoked, provider.revoked_details, strict=True))
+    assert recorded[moved.session["id"]] == {"profile": "thumb_low", "provider": "fake"}
+    assert recorded[party["id"]] == {}
