@@ -339,11 +339,7 @@ class CloudflareRealtimeProvider:
                     await self._close_all(cf_session_id)
                 return
             if binding.mids:
-                result = await self.close_tracks(binding.cf_session_id, list(binding.mids))
-                if result.pending:
-                    codes = ", ".join(sorted({t.error_code or "" for t in result.pending}))
-                    reason = f"left {len(result.pending)} track(s) open ({codes})"
-                    raise self._failure("tracks/close", reason)
+                self._all_closed(await self.close_tracks(binding.cf_session_id, list(binding.mids)))
             del self._bindings[session_id]
             self._by_cf.pop(binding.cf_session_id, None)
 
@@ -352,12 +348,14 @@ class CloudflareRealtimeProvider:
         mids = [t.mid for t in state.tracks if t.mid and t.status != "inactive"]
         if not mids:
             return
-        result = await self.close_tracks(cf_session_id, mids)
+        self._all_closed(await self.close_tracks(cf_session_id, mids))
+
+    def _all_closed(self, result: CloseResult) -> None:
+        """A revoke holds only when no track is left open."""
         if result.pending:
             codes = ", ".join(sorted({t.error_code or "" for t in result.pending}))
-            raise self._failure(
-                "tracks/close", f"left {len(result.pending)} track(s) open ({codes})"
-            )
+            reason = f"left {len(result.pending)} track(s) open ({codes})"
+            raise self._failure("tracks/close", reason)
 
     async def create_turn_credentials(self, session_id: uuid.UUID) -> TurnCredentials:
         """TURN credentials for the configured TTL (at most 48 h)."""

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 
 import httpx
+from pydantic import SecretStr
 
 from generated.config.media_profiles_schema import MediaProfile
 from runtime.media.cloudflare import CloudflareRealtimeProvider
@@ -18,11 +19,10 @@ from runtime.settings import Settings
 __all__ = ["build_provider"]
 
 
-def _required(value: object, name: str) -> str:
+def _required(value: str | SecretStr | None, name: str) -> str:
     if value is None:
         raise ValueError(f"VVTV_{name} must be set when VVTV_MEDIA_PROVIDER=cloudflare")
-    secret = getattr(value, "get_secret_value", None)
-    return str(secret() if callable(secret) else value)
+    return value.get_secret_value() if isinstance(value, SecretStr) else value
 
 
 def build_provider(

@@ -101,23 +101,38 @@ def end_active(
         current["created_at"],
         now,
     )
-    conditions = [sessions.c.id == current["id"], sessions.c.state == "active"]
+    changes = {
+        "state": "ending",
+        "end_reason": reason,
+        "duration_s": estimate.duration_s,
+        "estimated_egress_gb": estimate.estimated_egress_gb,
+    }
+    return _stop(conn, current, "active", changes, now=now, fenced=fenced)
+
+
+def _stop(
+    conn: Connection,
+    current: SessionRow,
+    expected: str,
+    changes: dict[str, Any],
+    *,
+    now: datetime,
+    fenced: bool,
+) -> SessionRow | None:
+    """Leave ``expected`` by compare-and-set and queue the revoke, in one transaction."""
+    conditions = [sessions.c.id == current["id"], sessions.c.state == expected]
     if fenced:
         conditions.append(sessions.c.version == current["version"])
-    ended = conn.execute(
-        update(sessions)
-        .where(*conditions)
-        .values(
-            state="ending",
-            version=sessions.c.version + 1,
-            ended_at=now,
-            end_reason=reason,
-            duration_s=estimate.duration_s,
-            estimated_egress_gb=estimate.estimated_egress_gb,
+    row = (
+        conn.execute(
+            update(sessions)
+            .where(*conditions)
+            .values(**changes, ended_at=now, version=sessions.c.version + 1)
+            .returning(*sessions.c)
         )
-        .returning(*sessions.c)
+        .mappings()
+        .one_or_none()
     )
-    row = ended.mappings().one_or_none()
     if row is not None:
         _queue_revoke(conn, current["id"], now)
     return row
@@ -220,26 +235,10 @@ def fail_creating(
     The revoke releases whatever the provider may have half made. ``fenced`` also
     requires the version read (the sweeper). ``None`` when another change came first.
     """
-    conditions = [sessions.c.id == current["id"], sessions.c.state == "creating"]
-    if fenced:
-        conditions.append(sessions.c.version == current["version"])
-    failed = (
-        conn.execute(
-            update(sessions)
-            .where(*conditions)
-            .values(
-                state="failed",
-                version=sessions.c.version + 1,
-                ended_at=now,
-                end_reason="provider_failed",
-                duration_s=0.0,
-                estimated_egress_gb=0.0,
-            )
-            .returning(*sessions.c)
-        )
-        .mappings()
-        .one_or_none()
-    )
-    if failed is not None:
-        _queue_revoke(conn, current["id"], now)
-    return failed
+    changes = {
+        "state": "failed",
+        "end_reason": "provider_failed",
+        "duration_s": 0.0,
+        "estimated_egress_gb": 0.0,
+    }
+    return _stop(conn, current, "creating", changes, now=now, fenced=fenced)

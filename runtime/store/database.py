@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -49,22 +50,24 @@ _MAX_BATCH = 64
 _READERS = 2
 
 
-class Database:
-    """Where store code runs: ``write`` in a write transaction, ``read`` in a read one."""
+class Database(ABC):
+    """Where store code runs: ``write`` in a write transaction, ``read`` in a read one.
+
+    ``engine`` (async) stays available for what is not a unit of work: migrations and
+    the readiness ping.
+    """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
 
+    @abstractmethod
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a transaction that writes; its result once committed."""
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(work)
 
+    @abstractmethod
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` in a read-only view of the committed data."""
-        async with self.engine.connect() as conn:
-            return await conn.run_sync(work)
 
     async def close(self) -> None:
         """Release connections and threads."""
@@ -194,6 +197,11 @@ class _PostgresDatabase(Database):
         future: asyncio.Future[T] = loop.create_future()
         self._jobs.put_nowait(_Job(work, future, loop))
         return await future
+
+    async def read(self, work: Work[T]) -> T:
+        """Run ``work`` on a pooled connection."""
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(work)
 
     async def close(self) -> None:
         """Stop the writer (queued work is refused), then release the connections."""

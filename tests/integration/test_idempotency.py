@@ -113,15 +113,17 @@ async def test_a_retried_transition_returns_its_first_answer(client: httpx.Async
     assert third.status_code == 409 and third.json()["code"] == "INVALID_TRANSITION"
 
 
-async def test_a_refusal_is_replayed_and_a_server_failure_is_not_kept(
-    client: httpx.AsyncClient,
-) -> None:
+async def test_a_refusal_is_recorded_and_replayed(client: httpx.AsyncClient) -> None:
     user = uuid.uuid4()
     for _ in range(2):
         refused = await client.post(
             "/v1/sessions", json={"mode": "random"}, headers=_as(user, "refused")
         )
         assert refused.status_code == 403 and refused.json()["code"] == "CONSENT_REQUIRED"
+    # The refusal is the key's answer: another request under the same key is a conflict,
+    # which it would not be had the refusal left no record.
+    other = await client.post("/v1/sessions", json={"mode": "party"}, headers=_as(user, "refused"))
+    assert other.status_code == 409 and other.json()["code"] == "IDEMPOTENCY_CONFLICT"
 
 
 async def test_claims_of_dead_processes_are_taken_over_and_old_keys_forgotten(
