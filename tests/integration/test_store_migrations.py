@@ -13,9 +13,24 @@ from sqlalchemy import insert, inspect
 from sqlalchemy.exc import IntegrityError
 
 from runtime.store import create_engine, current_revision, downgrade, head_revision, upgrade
+import lab.store.tables  # noqa: F401  (the LAB's tables join the one schema)
 from runtime.store.tables import metadata, sessions
 
-TABLES = {"sessions", "session_outbox", "audit_events", "sweeper_leases", "idempotency_keys"}
+TABLES = {
+    "sessions",
+    "session_outbox",
+    "audit_events",
+    "sweeper_leases",
+    "idempotency_keys",
+    "lab_items",
+    "lab_sources",
+    "lab_plans",
+    "lab_queue",
+    "lab_flags",
+    "lab_reports",
+    "lab_nightly_runs",
+    "lab_state",
+}
 
 
 async def _tables(url: str) -> set[str]:

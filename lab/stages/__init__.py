@@ -1,0 +1,1 @@
+"""The LAB stages: discovery, planner, fetcher, prep, qa, queue, transmitter, curator, nightly."""

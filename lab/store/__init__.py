@@ -1,0 +1,1 @@
+"""The LAB store: its tables and the units of work over them."""
