@@ -26,6 +26,7 @@ from generated.public_api.server import build_routers as public_api_routers
 from runtime.auth import TokenService, bearer_verifier
 from runtime.config import ConfigError, load_config
 from runtime.contract_docs import ContractDocsController, contract_files
+from runtime.extension import Extension, ExtensionFactory
 from runtime.idempotency import IdempotencyKeys
 from runtime.media.factory import build_provider
 from runtime.observability import configure_logging
@@ -40,8 +41,13 @@ from runtime.store import open_database
 __all__ = ["build_app"]
 
 
-def build_app(settings: Settings | None = None) -> Litestar:
-    """The ASGI app for ``settings`` (read from the environment when omitted)."""
+def build_app(
+    settings: Settings | None = None, *, extension: ExtensionFactory | None = None
+) -> Litestar:
+    """The ASGI app for ``settings`` (read from the environment when omitted).
+
+    ``extension`` is how the LAB joins: its control handlers, routes and background work.
+    """
     settings = settings or Settings()
     configure_logging(settings.effective_log_format, settings.log_level)
     runtime = Runtime(
@@ -61,6 +67,7 @@ def build_app(settings: Settings | None = None) -> Litestar:
     resources = AsyncExitStack()
     if runtime.config is not None:
         runtime.provider = build_provider(settings, runtime.config.media.profiles, resources)
+    extra = extension(runtime, settings) if extension is not None else Extension()
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -81,13 +88,16 @@ def build_app(settings: Settings | None = None) -> Litestar:
                 )
                 task = asyncio.create_task(sweeper.run_forever(settings.sweep_interval_s))
                 resources.push_async_callback(_cancel, task)
+            if extra.start is not None:
+                await extra.start(resources)
             yield
 
     return Litestar(
         route_handlers=[
             HealthController,
             ContractDocsController,
-            *contract_routers(settings, runtime),
+            *contract_routers(settings, runtime, extra),
+            *extra.route_handlers,
         ],
         state=State(
             {
@@ -114,7 +124,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
-def contract_routers(settings: Settings, runtime: Runtime) -> list[Router]:
+def contract_routers(
+    settings: Settings, runtime: Runtime, extra: Extension | None = None
+) -> list[Router]:
     """Every generated router, wired to the handlers that exist (the others answer 501)."""
     tokens = TokenService(
         settings.effective_token_secret(), ttl=timedelta(seconds=settings.token_ttl_s)
@@ -133,5 +145,8 @@ def contract_routers(settings: Settings, runtime: Runtime) -> list[Router]:
     return [
         *control_plane_routers(ControlPlaneHandlers(sessions=sessions), guards=guards),
         *public_api_routers(PublicApiHandlers()),
-        *lab_control_routers(LabControlHandlers()),
+        *lab_control_routers(
+            (extra.lab_control if extra else None) or LabControlHandlers(),
+            guards=extra.guards if extra else None,
+        ),
     ]

@@ -98,9 +98,7 @@ def take_next(conn: Connection) -> ReadyItem | None:
     if playing is None:
         head = (
             conn.execute(
-                select(lab_queue)
-                .where(lab_queue.c.state == "ready")
-                .order_by(lab_queue.c.position)
+                select(lab_queue).where(lab_queue.c.state == "ready").order_by(lab_queue.c.position)
             )
             .mappings()
             .first()

@@ -80,7 +80,7 @@ class Prepared:
 
 @dataclass(frozen=True, slots=True)
 class QaCheck:
-    """One QA check: its name (``streams``, ``duration``, ``decode``, ``silence``, ``black``, ``freeze``)."""
+    """One QA check (``streams``, ``duration``, ``decode``, ``silence``, ``black``, ``freeze``)."""
 
     name: str
     passed: bool

@@ -103,9 +103,7 @@ def record_source_failure(conn: Connection, name: str, error: str) -> int:
         )
     )
     return int(
-        conn.scalar(
-            select(lab_sources.c.consecutive_failures).where(lab_sources.c.name == name)
-        )
+        conn.scalar(select(lab_sources.c.consecutive_failures).where(lab_sources.c.name == name))
         or 0
     )
 

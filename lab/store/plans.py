@@ -1,4 +1,4 @@
-"""Plans through the realizer: ``planned -> fetched -> prepared -> queued``, or ``rejected``/``failed``."""
+"""Plans through the realizer: ``planned -> fetched -> prepared -> queued``, or rejected/failed."""
 
 from __future__ import annotations
 

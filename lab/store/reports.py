@@ -15,16 +15,23 @@ from sqlalchemy.engine import Connection
 from lab.store.tables import REPORT_KINDS, lab_reports
 from runtime.store.clock import database_now
 
-__all__ = ["BadCursor", "ReportPage", "add_report", "decode_cursor", "list_reports", "update_report"]
+__all__ = [
+    "BadCursorError",
+    "ReportPage",
+    "add_report",
+    "decode_cursor",
+    "list_reports",
+    "update_report",
+]
 
 
-class BadCursor(ValueError):
+class BadCursorError(ValueError):
     """The cursor was not one this server handed out."""
 
 
 @dataclass(frozen=True, slots=True)
 class ReportPage:
-    """Reports as stored (``id``, ``kind``, ``created_at`` merged into each body) and the next cursor."""
+    """Reports as stored (``id``, ``kind``, ``created_at`` merged into each body), next cursor."""
 
     items: list[dict[str, Any]]
     next_cursor: str | None
@@ -54,13 +61,13 @@ def _encode(created_at: datetime, report_id: uuid.UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    """The position a cursor names; ``BadCursor`` for anything else."""
+    """The position a cursor names; ``BadCursorError`` for anything else."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
         return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise BadCursor("cursor is not one this server handed out") from exc
+        raise BadCursorError("cursor is not one this server handed out") from exc
 
 
 def list_reports(
