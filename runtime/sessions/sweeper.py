@@ -16,9 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import and_, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Connection
 
 from runtime.events import EventBus
@@ -27,7 +25,8 @@ from runtime.sessions.events import channel_of, ended_data
 from runtime.sessions.store import end_active, fail_creating
 from runtime.store import Database, Work
 from runtime.store.clock import database_now
-from runtime.store.tables import audit_events, session_outbox, sessions, sweeper_leases
+from runtime.store.leases import take_lease
+from runtime.store.tables import audit_events, session_outbox, sessions
 
 __all__ = ["SweepReport", "Sweeper"]
 
@@ -94,25 +93,7 @@ class Sweeper:
             await asyncio.sleep(interval_s)
 
     def _take_lease(self, conn: Connection) -> bool:
-        now = database_now(conn)
-        expires = now + timedelta(seconds=self.lease_s)
-        taken = conn.execute(
-            update(sweeper_leases)
-            .where(
-                sweeper_leases.c.name == "sessions",
-                or_(sweeper_leases.c.expires_at < now, sweeper_leases.c.holder == self.holder),
-            )
-            .values(holder=self.holder, expires_at=expires)
-        )
-        if taken.rowcount == 1:
-            return True
-        dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-        created = conn.execute(
-            dialect_insert(sweeper_leases)
-            .values(name="sessions", holder=self.holder, expires_at=expires)
-            .on_conflict_do_nothing()
-        )
-        return created.rowcount == 1
+        return take_lease(conn, "sessions", self.holder, self.lease_s)
 
     async def _expire(self) -> list[uuid.UUID]:
         expired: list[uuid.UUID] = []
