@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lab.alerts import Thresholds
+
 __all__ = ["DEV_CONTROL_SECRET", "DEV_CONTROL_TOKEN", "LabSettings"]
 
 _ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +61,17 @@ class LabSettings(BaseSettings):
     )
     alert_webhook_url: str | None = None
     alert_cooldown_secs: float = 900.0
+
+    def thresholds(self) -> Thresholds:
+        """The alert thresholds."""
+        return Thresholds(
+            qa_min=self.alert_qa_min,
+            fallback_abs=self.alert_fallback_abs,
+            fallback_growth=self.alert_fallback_growth,
+            discovery_fail_count=self.alert_discovery_fail_count,
+            queue_buffer_min_minutes=self.alert_queue_buffer_min_minutes,
+            segment_age_s=self.alert_segment_age_s,
+        )
 
     def effective_control_token(self) -> str:
         """The control token; the planning documents' default only with ``VVTV_ENV=dev``."""

@@ -55,7 +55,7 @@ def _serve_workers(
     listener.bind((host, port))
     listener.set_inheritable(True)
     config = uvicorn.Config(
-        "runtime.app:build_app",
+        "vvtv.app:build_app",
         factory=True,
         host=host,
         port=port,
@@ -82,9 +82,9 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
     """Serve everything on the embedded default (SQLite) until Ctrl-C or SIGTERM."""
     import uvicorn  # noqa: PLC0415
 
-    from runtime.app import build_app  # noqa: PLC0415
     from runtime.settings import Settings  # noqa: PLC0415
     from runtime.store import display_url, upgrade  # noqa: PLC0415
+    from vvtv.app import build_app  # noqa: PLC0415
 
     overrides = {"host": host, "port": port, "cost_tier": tier}
     settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
@@ -96,6 +96,7 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
     click.echo(f"  serving      {base}")
     click.echo(f"  liveness     {base}/health/live")
     click.echo(f"  readiness    {base}/health/ready")
+    click.echo(f"  channel      {base}/live/main.m3u8")
     click.echo(f"  database     {display_url(settings.database_url)} (revision {revision})")
     click.echo(f"  manifests    {settings.manifests_dir}")
     if runtime.config is not None:
@@ -158,6 +159,83 @@ def codegen(check: bool, root: Path) -> None:
     for path in changed:
         click.echo(f"wrote {path.as_posix()}")
     click.echo(f"{len(changed)} file(s) changed")
+
+
+@cli.group()
+def lab() -> None:
+    """The 24/7 channel: the LAB pipeline and its transmitter."""
+
+
+@lab.command("run")
+def lab_run() -> None:
+    """Run the LAB loop and the channel until Ctrl-C (VVTV_RUN_ONCE=1: one cycle, then exit).
+
+    VVTV_FORCE_NIGHTLY=1 with VVTV_RUN_ONCE=1 also runs the nightly routine. The live
+    playlist is written under VVTV_LAB_DIR; `vvtv up` serves it.
+    """
+    from lab.settings import LabSettings  # noqa: PLC0415
+    from runtime.settings import Settings  # noqa: PLC0415
+
+    settings, lab_settings = Settings(), LabSettings()
+    try:
+        lab_settings.check()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    outcome = asyncio.run(_lab_run(settings, lab_settings))
+    if outcome is not None:
+        click.echo(outcome)
+
+
+async def _lab_run(settings: object, lab_settings: object) -> str | None:
+    import contextlib  # noqa: PLC0415
+
+    from lab.app import broadcast_profile  # noqa: PLC0415
+    from lab.channel import Channel  # noqa: PLC0415
+    from lab.metrics import LabMetrics  # noqa: PLC0415
+    from lab.policy import load_owner_card  # noqa: PLC0415
+    from lab.settings import LabSettings  # noqa: PLC0415
+    from runtime.config import load_config  # noqa: PLC0415
+    from runtime.observability import configure_logging  # noqa: PLC0415
+    from runtime.settings import Settings  # noqa: PLC0415
+    from runtime.store import open_database, upgrade  # noqa: PLC0415
+
+    assert isinstance(settings, Settings) and isinstance(lab_settings, LabSettings)
+    configure_logging(settings.effective_log_format, settings.log_level)
+    await upgrade(settings.database_url)
+    config = load_config(
+        settings.cost_tier, manifests_dir=settings.manifests_dir, schemas_dir=settings.schemas_dir
+    )
+    profile, window = broadcast_profile(config, lab_settings)
+    database = open_database(settings.database_url)
+    channel = Channel(
+        database,
+        lab_settings,
+        policy=load_owner_card(lab_settings.owner_card),
+        profile=profile,
+        window_segments=window,
+        metrics=LabMetrics(),
+    )
+    try:
+        if lab_settings.run_once:
+            orchestrator = await channel.build(with_transmitter=False)
+            outcome = await orchestrator.run_cycle(
+                trigger="run_once", force_nightly=lab_settings.force_nightly
+            )
+            t = outcome.realized
+            return (
+                f"cycle: {outcome.discovered} discovered, {outcome.planned} planned,"
+                f" {t.queued} queued, {t.qa_rejected} rejected,"
+                f" {t.failures + outcome.discovery_failures} failures"
+            )
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(channel.run())
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return "lab stopped"
+    finally:
+        await database.close()
 
 
 @cli.group()

@@ -8,7 +8,7 @@ nothing queued is lost and nothing aired is aired again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,15 +86,16 @@ def enqueue(
     return position
 
 
-def take_next(conn: Connection) -> ReadyItem | None:
-    """The item to air now: one interrupted mid-air first (from its offset), else the head."""
-    playing = (
-        conn.execute(
-            select(lab_queue).where(lab_queue.c.state == "playing").order_by(lab_queue.c.position)
-        )
-        .mappings()
-        .first()
-    )
+def take_next(conn: Connection, *, on_air: Collection[str] = ()) -> ReadyItem | None:
+    """The item to air next: one interrupted mid-air first (from its offset), else the head.
+
+    ``on_air`` names the items this transmitter holds now (it starts the next one
+    before the current one ends); any other ``playing`` item was interrupted.
+    """
+    query = select(lab_queue).where(lab_queue.c.state == "playing")
+    if on_air:
+        query = query.where(lab_queue.c.item_id.not_in(list(on_air)))
+    playing = conn.execute(query.order_by(lab_queue.c.position)).mappings().first()
     if playing is None:
         head = (
             conn.execute(
@@ -198,11 +199,11 @@ def snapshot(conn: Connection) -> QueueSnapshot:
         )
     ).one()
     playing = conn.execute(
-        select(lab_queue.c.item_id, lab_queue.c.duration_s, lab_queue.c.offset_s).where(
-            lab_queue.c.state == "playing"
-        )
-    ).first()
+        select(lab_queue.c.item_id, lab_queue.c.duration_s, lab_queue.c.offset_s)
+        .where(lab_queue.c.state == "playing")
+        .order_by(lab_queue.c.position)
+    ).all()
     seconds = float(ready[1])
-    if playing is not None:
-        seconds += max(0.0, float(playing.duration_s) - float(playing.offset_s))
-    return QueueSnapshot(int(ready[0]), seconds / 60.0, playing.item_id if playing else None)
+    for row in playing:
+        seconds += max(0.0, float(row.duration_s) - float(row.offset_s))
+    return QueueSnapshot(int(ready[0]), seconds / 60.0, playing[0].item_id if playing else None)

@@ -1,1 +1,3 @@
-"""The LAB store: its tables and the units of work over them."""
+"""The LAB store: its tables (on the platform's one schema) and the units of work over them."""
+
+__all__: list[str] = []
