@@ -42,7 +42,7 @@ from lab.store.catalog import (
     record_source_success,
 )
 from lab.store.flags import read_flags
-from lab.store.plans import history, insert_plans, pending_plans, planned_until
+from lab.store.plans import history, insert_plans, pending_plans, projected_end
 from lab.store.reports import add_report
 from lab.store.state import put_state
 from lab.webhook import AlertWebhook
@@ -256,12 +256,11 @@ class Orchestrator:
         return self.clock() + self.policy.schedule.commit_window
 
     async def plan_once(self) -> int:
-        """Plan the commit window from where the plans end; returns how many plans were added."""
+        """Plan the commit window from where the queue and plans end; returns plans added."""
         self._last_commit = time.monotonic()
         now = self.clock()
         window_end = self._commit_until()
-        last = await self.database.read(planned_until)
-        window_start = max(now, last) if last else now
+        window_start = await self.database.read(lambda conn: projected_end(conn, now=now))
         if window_start >= window_end:
             return 0
         self._planning += 1
@@ -278,7 +277,8 @@ class Orchestrator:
                 window_end=window_end,
                 seed=f"{self.policy.version}:{window_start.isoformat()}",
             )
-            added = await self.database.write(lambda conn: insert_plans(conn, result.plans))
+            slots = [(slot.plan, slot.slot_end) for slot in result.slots]
+            added = await self.database.write(lambda conn: insert_plans(conn, slots))
         finally:
             self._planning -= 1
             self.observe("planner", time.monotonic() - started)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from lab.stages.queue import snapshot
 from lab.stages.types import Plan
-from lab.store.tables import lab_plans, lab_queue
+from lab.store.tables import lab_items, lab_plans, lab_queue
 from runtime.store.clock import database_now
 
 __all__ = [
@@ -19,22 +20,23 @@ __all__ = [
     "history",
     "insert_plans",
     "pending_plans",
-    "planned_until",
+    "projected_end",
 ]
 
 History = tuple[str, str, datetime]  # content_hash, source, when (slot or air time)
 
 
-def insert_plans(conn: Connection, plans: Sequence[Plan]) -> int:
-    """Record new plans (a plan id seen before is kept as it is); returns how many were new."""
+def insert_plans(conn: Connection, slots: Sequence[tuple[Plan, datetime]]) -> int:
+    """Record new plans with their slot ends (a plan id seen before is kept); returns how many."""
     now = database_now(conn)
+    plans = [plan for plan, _end in slots]
     existing = set(
         conn.scalars(
             select(lab_plans.c.plan_id).where(lab_plans.c.plan_id.in_([p.plan_id for p in plans]))
         )
     )
     new = 0
-    for plan in plans:
+    for plan, slot_end in slots:
         if plan.plan_id in existing:
             continue
         conn.execute(
@@ -45,6 +47,7 @@ def insert_plans(conn: Connection, plans: Sequence[Plan]) -> int:
                 uri=plan.uri,
                 title=plan.title,
                 slot_start=plan.slot_start,
+                slot_end=slot_end,
                 daypart=plan.daypart,
                 reason=plan.reason,
                 expected_sha256=plan.expected_sha256,
@@ -90,14 +93,25 @@ def advance(conn: Connection, plan_id: str, state: str, **values: Any) -> None:
     )
 
 
-def planned_until(conn: Connection) -> datetime | None:
-    """The latest slot planned and not given up on: the planner continues from there."""
-    value = conn.scalar(
-        select(func.max(lab_plans.c.slot_start)).where(
-            lab_plans.c.state.in_(("planned", "fetched", "prepared", "queued"))
+def projected_end(conn: Connection, *, now: datetime) -> datetime:
+    """When what is queued and planned will have aired: the planner continues from there.
+
+    Slot times are the planner's estimates; real lengths (known once an item was
+    prepared) replace them, so a window planned with default slot lengths does not
+    leave the queue starving for hours.
+    """
+    queued = snapshot(conn)
+    rows = conn.execute(
+        select(lab_plans.c.slot_start, lab_plans.c.slot_end, lab_items.c.duration_s)
+        .select_from(
+            lab_plans.outerjoin(lab_items, lab_items.c.content_hash == lab_plans.c.content_hash)
         )
-    )
-    return value if isinstance(value, datetime) else None
+        .where(lab_plans.c.state.in_(("planned", "fetched", "prepared")))
+    ).all()
+    seconds = queued.buffer_minutes * 60
+    for start, end, known in rows:
+        seconds += float(known) if known else (end - start).total_seconds()
+    return now + timedelta(seconds=seconds)
 
 
 def history(conn: Connection, *, since: datetime) -> list[History]:

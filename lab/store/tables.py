@@ -90,6 +90,7 @@ lab_plans = Table(
     Column("uri", Text, nullable=False),
     Column("title", Text, nullable=False),
     Column("slot_start", UtcDateTime, nullable=False),
+    Column("slot_end", UtcDateTime, nullable=False),
     Column("daypart", String(64), nullable=False),
     Column("reason", Text, nullable=False),
     Column("expected_sha256", String(64)),

@@ -53,6 +53,7 @@ def upgrade() -> None:
         sa.Column("uri", sa.Text(), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("slot_start", _TS, nullable=False),
+        sa.Column("slot_end", _TS, nullable=False),
         sa.Column("daypart", sa.String(64), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("expected_sha256", sa.String(64), nullable=True),
