@@ -59,7 +59,7 @@ async def test_the_queue_hands_out_in_order_and_resumes_an_interrupted_item(
     database: Database,
 ) -> None:
     await _queue(database, "a", "b", "c")
-    first = await database.write(lambda conn: take_next(conn))
+    first = await database.write(take_next)
     assert first is not None and first.item_id == "a" and first.start_offset_s == 0
     # The transmitter starts the next item before the current one ends.
     second = await database.write(lambda conn: take_next(conn, on_air={"a"}))
@@ -73,7 +73,7 @@ async def test_the_queue_hands_out_in_order_and_resumes_an_interrupted_item(
 
     # A restart: the process that held "b" is gone, so "b" is handed out again from 8 s,
     # before "c"; "a" is not aired again.
-    resumed = await database.write(lambda conn: take_next(conn))
+    resumed = await database.write(take_next)
     assert resumed is not None and resumed.item_id == "b" and resumed.start_offset_s == 8.0
     following = await database.write(lambda conn: take_next(conn, on_air={"b"}))
     assert following is not None and following.item_id == "c"
@@ -83,7 +83,7 @@ async def test_the_queue_hands_out_in_order_and_resumes_an_interrupted_item(
 
 async def test_reorder_keeps_every_item_and_moves_only_ready_ones(database: Database) -> None:
     await _queue(database, "a", "b", "c", "d")
-    await database.write(lambda conn: take_next(conn))  # "a" is on air
+    await database.write(take_next)  # "a" is on air
     moved = await database.write(lambda conn: reorder(conn, ["d", "b"]))
     assert moved == 3
     order = [e.item_id for e in await database.read(upcoming)]
