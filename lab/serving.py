@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Response, get
+from litestar.params import PathParameter
 from litestar.response import File
 
 from generated.server_support import ProblemError
@@ -27,7 +28,7 @@ def live_routes(live_dir: Path) -> list[Any]:
     """``GET /live/{name}``: the playlist (``main.m3u8``) and segments from ``live_dir``."""
 
     @get("/live/{name:str}", include_in_schema=False, sync_to_thread=False)
-    def live(name: str) -> Response[Any]:
+    def live(name: Annotated[str, PathParameter()]) -> Response[Any]:
         if not _NAME.match(name):
             raise ProblemError(404, "NOT_FOUND", "Not found", "no such live file")
         path = live_dir / name
