@@ -25,6 +25,7 @@ __all__ = [
     "not_implemented",
     "parse_body",
     "problem_response",
+    "refuse_null_body",
     "render",
     "security_guard",
 ]
@@ -113,6 +114,21 @@ def parse_body(model: Any, data: Any) -> Any:
             for error in exc.errors()
         ]
         raise ValidationException("Validation failed", extra=errors) from None
+
+
+async def refuse_null_body(request: Request[Any, Any, Any]) -> None:
+    """An optional body may be absent, never ``null``: the framework reads both as ``None``."""
+    if (await request.body()).strip():
+        raise ValidationException(
+            "Validation failed",
+            extra=[
+                {
+                    "key": "",
+                    "message": "the body must be a JSON object, or absent",
+                    "source": "body",
+                }
+            ],
+        )
 
 
 def render(

@@ -21,6 +21,8 @@ class Param:
     annotation: str
     default: str | None
     description: str
+    constraints: tuple[tuple[str, Any], ...] = ()
+    """Bounds of the value as Litestar parameter keywords (``ge``, ``le``, ``min_length``...)."""
     security: bool = False
     """A header a security scheme sets and checks (a signature, a timestamp): auth hooks
     and guards own it, so handlers and SDK methods never take it as an argument."""

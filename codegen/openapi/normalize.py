@@ -291,6 +291,24 @@ def _json_content(content: dict[str, Any], where: str) -> tuple[str, Any] | None
 _RawOp = tuple[str, str, dict[str, Any], list[Any]]
 
 
+# JSON Schema bound -> the Litestar parameter keyword that enforces it on the wire.
+_BOUNDS = {
+    "minimum": "ge",
+    "maximum": "le",
+    "exclusiveMinimum": "gt",
+    "exclusiveMaximum": "lt",
+    "minLength": "min_length",
+    "maxLength": "max_length",
+    "pattern": "pattern",
+}
+
+
+def _constraints(schema: Any) -> tuple[tuple[str, Any], ...]:
+    if not isinstance(schema, dict):
+        return ()
+    return tuple((keyword, schema[bound]) for bound, keyword in _BOUNDS.items() if bound in schema)
+
+
 def _security_headers(doc: dict[str, Any]) -> set[str]:
     """Header names the security schemes own: API keys, signatures, their timestamps."""
     names: set[str] = set()
@@ -387,6 +405,7 @@ class _Builder:
             annotation=_annotation(self.n.doc, param.get("schema", {}), where + "/schema"),
             default=repr(schema["default"]) if "default" in schema else None,
             description=str(param.get("description", "")),
+            constraints=_constraints(schema),
             security=location == "header" and param["name"].lower() in self.security_headers,
         )
 

@@ -46,6 +46,7 @@ class _OpView:
     route_args: list[str]
     call_args: list[str]
     responses: list[str]
+    optional_body: bool = False
 
 
 def _kwarg(param: Param) -> str:
@@ -97,8 +98,12 @@ def _view(op: Operation, schemes: dict[str, Any]) -> _OpView:
             where = "query" if param.location == "query" else "header"
             marker = "QueryParameter" if where == "query" else "HeaderParameter"
             required = ", required=True" if param.required else ""
-            wire = f'{marker}(name="{param.name}"{required})'
-            route_args.append(f"{kwarg}: Annotated[{annotation}, {wire}]{default}")
+            bounds = "".join(f", {key}={value!r}" for key, value in param.constraints)
+            wire = f'{marker}(name="{param.name}"{required}{bounds})'
+            # With a default, absent means the default: "null" on the wire is then a bad
+            # value, not a way to send None.
+            wired = param.annotation if param.default is not None else annotation
+            route_args.append(f"{kwarg}: Annotated[{wired}, {wire}]{default}")
     if op.body is not None:
         body = _model(op.body.model)
         wire = "Any" if op.body.is_alias else body
@@ -112,11 +117,13 @@ def _view(op: Operation, schemes: dict[str, Any]) -> _OpView:
             call_args.insert(0, f"body=parse_body({body}, data)")
         else:
             call_args.insert(0, "body=data")
+    optional_body = op.body is not None and not op.body.required
+    if any(op.security) or optional_body:
+        route_args.insert(0, "request: Request[Any, Any, Any]")
     if any(op.security):
         # Who the security schemes authenticated: what a verifier put in scope["user"]
         # (None for an anonymous call to an operation that also allows one).
         signature.insert(0, "caller: Any")
-        route_args.insert(0, "request: Request[Any, Any, Any]")
         call_args.insert(0, 'caller=request.scope.get("user")')
     required_first = sorted(signature, key=lambda s: " = " in s)
     route_first = sorted(route_args, key=lambda s: " = " in s)
@@ -143,6 +150,7 @@ def _view(op: Operation, schemes: dict[str, Any]) -> _OpView:
         route_args=route_first,
         call_args=call_args,
         responses=responses,
+        optional_body=optional_body,
     )
 
 

@@ -55,8 +55,12 @@ def update_report(conn: Connection, report_id: uuid.UUID, body: dict[str, Any]) 
     conn.execute(update(lab_reports).where(lab_reports.c.id == report_id).values(body=body))
 
 
+# The newest possible id: a cursor naming only a time starts after every report of that time.
+_LAST_ID = uuid.UUID(int=(1 << 128) - 1)
+
+
 def _encode(created_at: datetime, report_id: uuid.UUID) -> str:
-    raw = json.dumps({"t": created_at.isoformat(), "id": str(report_id)}).encode()
+    raw = json.dumps({"ts": created_at.isoformat(), "id": str(report_id)}).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -65,8 +69,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         data = json.loads(raw)
-        return datetime.fromisoformat(data["t"]), uuid.UUID(data["id"])
-    except (ValueError, KeyError, TypeError) as exc:
+        at = datetime.fromisoformat(data["ts"].replace("Z", "+00:00"))
+        if at.tzinfo is None:
+            raise ValueError("naive time")
+        return at, uuid.UUID(data["id"]) if "id" in data else _LAST_ID
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BadCursorError("cursor is not one this server handed out") from exc
 
 

@@ -176,7 +176,12 @@ def build_chat_router(
     async def open_chat_thread(
         request: Request[Any, Any, Any],
         data: JSONBody[models.OpenChatThreadRequest],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("open_chat_thread")
@@ -216,8 +221,10 @@ def build_chat_router(
     async def list_chat_messages(
         request: Request[Any, Any, Any],
         thread_id: Annotated[UUID, PathParameter()],
-        cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
-        limit: Annotated[int | None, QueryParameter(name="limit")] = 50,
+        cursor: Annotated[
+            str | None, QueryParameter(name="cursor", min_length=1, max_length=512)
+        ] = None,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 50,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("list_chat_messages")
@@ -282,7 +289,12 @@ def build_chat_router(
         request: Request[Any, Any, Any],
         data: JSONBody[models.PostChatMessageRequest],
         thread_id: Annotated[UUID, PathParameter()],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("post_chat_message")
@@ -344,7 +356,12 @@ def build_chat_router(
         request: Request[Any, Any, Any],
         data: JSONBody[models.ReportChatThreadRequest],
         thread_id: Annotated[UUID, PathParameter()],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("report_chat_thread")

@@ -165,7 +165,12 @@ def build_consent_router(
     async def create_consent_invite(
         request: Request[Any, Any, Any],
         data: JSONBody[models.CreateConsentInviteRequest],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("create_consent_invite")
@@ -275,7 +280,12 @@ def build_consent_router(
         request: Request[Any, Any, Any],
         data: JSONBody[models.RespondConsentInviteRequest],
         invite_id: Annotated[UUID, PathParameter()],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("respond_consent_invite")

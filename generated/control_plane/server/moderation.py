@@ -216,7 +216,12 @@ def build_moderation_router(
     async def report_user(
         request: Request[Any, Any, Any],
         data: JSONBody[models.ReportUserRequest],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("report_user")
@@ -360,7 +365,12 @@ def build_moderation_router(
     async def ban_user(
         request: Request[Any, Any, Any],
         data: JSONBody[models.ModerationActionRequest],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("ban_user")
@@ -418,7 +428,12 @@ def build_moderation_router(
     async def quarantine_user(
         request: Request[Any, Any, Any],
         data: JSONBody[models.ModerationActionRequest],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("quarantine_user")
@@ -476,7 +491,12 @@ def build_moderation_router(
     async def shadow_user(
         request: Request[Any, Any, Any],
         data: JSONBody[models.ModerationActionRequest],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("shadow_user")

@@ -211,8 +211,10 @@ def build_presence_router(
     )
     async def list_party_presence(
         request: Request[Any, Any, Any],
-        cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
-        limit: Annotated[int | None, QueryParameter(name="limit")] = 50,
+        cursor: Annotated[
+            str | None, QueryParameter(name="cursor", min_length=1, max_length=512)
+        ] = None,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 50,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("list_party_presence")
@@ -245,11 +247,20 @@ def build_presence_router(
     )
     async def list_grid_presence(
         request: Request[Any, Any, Any],
-        cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
-        limit: Annotated[int | None, QueryParameter(name="limit")] = 50,
+        cursor: Annotated[
+            str | None, QueryParameter(name="cursor", min_length=1, max_length=512)
+        ] = None,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 50,
         is_camera_on: Annotated[bool | None, QueryParameter(name="is_camera_on")] = None,
-        language: Annotated[str | None, QueryParameter(name="language")] = None,
-        tag: Annotated[str | None, QueryParameter(name="tag")] = None,
+        language: Annotated[
+            str | None,
+            QueryParameter(
+                name="language", max_length=35, pattern="^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+            ),
+        ] = None,
+        tag: Annotated[
+            str | None, QueryParameter(name="tag", max_length=32, pattern="^[a-z0-9][a-z0-9_-]*$")
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("list_grid_presence")

@@ -203,7 +203,12 @@ def build_sessions_router(
     async def create_session(
         request: Request[Any, Any, Any],
         data: JSONBody[models.CreateSessionRequest],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("create_session")
@@ -311,7 +316,12 @@ def build_sessions_router(
         request: Request[Any, Any, Any],
         data: JSONBody[models.TransitionSessionRequest],
         session_id: Annotated[UUID, PathParameter()],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key", min_length=1, max_length=255, pattern="^[!-~]+$"
+            ),
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("transition_session")

@@ -20,6 +20,7 @@ from generated.server_support import (
     Guard,
     Replied,
     not_implemented,
+    refuse_null_body,
     render,
     security_guard,
 )
@@ -328,6 +329,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("pause_planner")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.pause_planner(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -395,6 +398,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("resume_planner")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.resume_planner(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -462,6 +467,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("pause_realizer")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.pause_realizer(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -529,6 +536,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("resume_realizer")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.resume_realizer(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -596,6 +605,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("pause_discovery")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.pause_discovery(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -663,6 +674,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("resume_discovery")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.resume_discovery(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -730,6 +743,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("freeze_queue")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.freeze_queue(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -797,6 +812,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("unfreeze_queue")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.unfreeze_queue(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -864,6 +881,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("enable_emergency")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.enable_emergency(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -931,6 +950,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("disable_emergency")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.disable_emergency(caller=request.scope.get("user"), body=data)
         return render(result, 200, (200,), "application/json")
 
@@ -998,6 +1019,8 @@ def build_control_router(
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("force_nightly")
+        if data is None:
+            await refuse_null_body(request)
         result = await impl.force_nightly(caller=request.scope.get("user"), body=data)
         return render(result, 202, (202,), "application/json")
 

@@ -102,8 +102,8 @@ def build_reports_router(
     )
     async def list_reports(
         request: Request[Any, Any, Any],
-        cursor: Annotated[str | None, QueryParameter(name="cursor")] = None,
-        limit: Annotated[int | None, QueryParameter(name="limit")] = 50,
+        cursor: Annotated[str | None, QueryParameter(name="cursor", min_length=1)] = None,
+        limit: Annotated[int, QueryParameter(name="limit", ge=1, le=100)] = 50,
         kind: Annotated[
             Literal["cycle", "nightly", "qa", "fallback"] | None, QueryParameter(name="kind")
         ] = None,

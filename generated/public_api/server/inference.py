@@ -148,7 +148,9 @@ def build_inference_router(
     async def infer(
         request: Request[Any, Any, Any],
         data: JSONBody[models.InferRequest],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("infer")

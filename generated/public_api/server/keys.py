@@ -112,7 +112,9 @@ def build_keys_router(
     )
     async def rotate_key(
         request: Request[Any, Any, Any],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)
+        ] = None,
     ) -> Response[Any]:
         if impl is None:
             return not_implemented("rotate_key")
