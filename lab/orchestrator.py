@@ -42,7 +42,13 @@ from lab.store.catalog import (
     record_source_success,
 )
 from lab.store.flags import read_flags
-from lab.store.plans import history, insert_plans, pending_plans, projected_end
+from lab.store.plans import (
+    history,
+    insert_plans,
+    pending_plans,
+    projected_end,
+    rejected_hashes,
+)
 from lab.store.reports import add_report
 from lab.store.state import put_state
 from lab.webhook import AlertWebhook
@@ -266,7 +272,8 @@ class Orchestrator:
         self._planning += 1
         started = time.monotonic()
         try:
-            items = await self.database.read(catalog)
+            rejected = await self.database.read(rejected_hashes)
+            items = [i for i in await self.database.read(catalog) if i.content_hash not in rejected]
             past = await self.database.read(lambda conn: history(conn, since=now - _HISTORY))
             seen = [AiredOrPlanned(h, s, at) for h, s, at in past]
             result = plan(

@@ -26,7 +26,7 @@ from lab.stages.prep import PrepError, prepare
 from lab.stages.qa import inspect
 from lab.stages.queue import enqueue, snapshot
 from lab.stages.types import Fetched, Plan, QaVerdict
-from lab.store.plans import advance, pending_plans
+from lab.store.plans import advance, pending_plans, rejected_hashes
 from lab.store.reports import add_report
 from lab.store.tables import lab_items
 from runtime.store import Database
@@ -93,6 +93,9 @@ class Realizer:
     async def realize(self, plan: Plan, tally: RealizeTally) -> bool:
         """Fetch, prepare, inspect and queue one plan; ``False`` when it was given up."""
         log = _log.bind(plan_id=plan.plan_id, title=plan.title)
+        if plan.content_hash in await self.database.read(rejected_hashes):
+            # Planned before QA rejected the same content: replaced without another try.
+            return await self._give_up(plan, "failed", "content rejected by QA before", tally)
         cached = self._cached(plan.content_hash)
         if await asyncio.to_thread(cached.is_file):
             duration = await self._duration_of(plan.content_hash)

@@ -21,6 +21,7 @@ __all__ = [
     "insert_plans",
     "pending_plans",
     "projected_end",
+    "rejected_hashes",
 ]
 
 History = tuple[str, str, datetime]  # content_hash, source, when (slot or air time)
@@ -112,6 +113,13 @@ def projected_end(conn: Connection, *, now: datetime) -> datetime:
     for start, end, known in rows:
         seconds += float(known) if known else (end - start).total_seconds()
     return now + timedelta(seconds=seconds)
+
+
+def rejected_hashes(conn: Connection) -> set[str]:
+    """Content QA rejected: it is never planned again."""
+    return set(
+        conn.scalars(select(lab_plans.c.content_hash).where(lab_plans.c.state == "rejected"))
+    )
 
 
 def history(conn: Connection, *, since: datetime) -> list[History]:
