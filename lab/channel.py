@@ -46,7 +46,7 @@ from lab.store.reports import add_report, update_report
 from lab.store.state import put_state
 from lab.webhook import AlertWebhook
 from runtime.store import Database
-from runtime.store.leases import take_lease
+from runtime.store.leases import lease_holder, release_lease, take_lease, take_over_lease
 
 __all__ = ["Channel", "LabPaths", "configured_sources", "prepared_slate"]
 
@@ -250,9 +250,17 @@ class Channel:
     # -- the process's side ------------------------------------------------------
 
     async def _lease(self) -> bool:
-        return await self.database.write(
-            lambda conn: take_lease(conn, "lab", self.holder, _LEASE_S)
-        )
+        def work(conn: Connection) -> bool:
+            if take_lease(conn, "lab", self.holder, _LEASE_S):
+                return True
+            # A holder on this host whose process is gone (killed, crashed) need not be
+            # waited for: the channel is back in seconds, not after the lease runs out.
+            holder = lease_holder(conn, "lab")
+            if holder is not None and _exited(holder):
+                return take_over_lease(conn, "lab", self.holder, holder, _LEASE_S)
+            return False
+
+        return await self.database.write(work)
 
     async def run(self) -> None:
         """Stand by until this process holds the LAB lease, then run the channel until cancelled."""
@@ -289,6 +297,22 @@ class Channel:
     async def _stopped(self) -> None:
         def work(conn: Connection) -> None:
             put_state(conn, "transmitter", {"state": "stopped", "holder": self.holder})
+            release_lease(conn, "lab", self.holder)
 
         with contextlib.suppress(Exception):
             await self.database.write(work)
+
+
+def _exited(holder: str) -> bool:
+    """True when ``holder`` (``host:pid:nonce``) names a process of this host that is gone."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -4,7 +4,7 @@ A client polls the live playlist every second and checks every read against the 
 HLS rules (lab/hls/rules.py, with the read before it: no gap, no step back in the media
 sequence, discontinuity sequence kept). Every `--every` seconds one failure is forced,
 in turn: the transmitter's encoder killed (SIGKILL), the emergency loop switched on and
-off through the signed control API, the realizer paused until the queue runs dry, and
+off through the signed control API, the realizer paused for 90 s, and
 the whole server killed (SIGKILL) and started again. Reported: max segment age as a
 client sees it (time between two new segments) and as the server reports it, fallback
 episodes and their switch latencies, rule violations, media sequence gaps.
@@ -119,7 +119,7 @@ def main() -> None:
         time.sleep(0.5)
     print(f"channel on air after {time.monotonic() - started:.1f} s", flush=True)
 
-    failures = ["kill_encoder", "emergency", "dry_queue", "kill_server"]
+    failures = ["kill_encoder", "emergency", "pause_realizer", "kill_server"]
     previous: LivePlaylist | None = None
     violations: list[str] = []
     last_uri, last_new = None, time.monotonic()
@@ -142,12 +142,12 @@ def main() -> None:
             forced.append(kind)
             phase = kind
             print(f"{(now - soak_start) / 60:5.1f} min: forcing {kind}", flush=True)
-            if kind == "kill_encoder":
-                _kill_encoder(folder)
+            if kind == "kill_encoder" and not _kill_encoder(folder):
+                print("      no encoder running at that moment", flush=True)
             elif kind == "emergency":
                 _command(client, "/v1/control/emergency/on")
                 pending_undo = (now + 30, "/v1/control/emergency/off")
-            elif kind == "dry_queue":
+            elif kind == "pause_realizer":
                 _command(client, "/v1/control/realizer/pause")
                 pending_undo = (now + 90, "/v1/control/realizer/resume")
             elif kind == "kill_server":

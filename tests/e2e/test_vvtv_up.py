@@ -32,7 +32,11 @@ def _token() -> str:
 
 
 def _start(tmp_path: Path, port: int, *extra: str, url: str = "") -> subprocess.Popen[str]:
-    env = {**os.environ, "VVTV_DATABASE_URL": url or f"sqlite:///{tmp_path / 'vvtv.db'}"}
+    env = {
+        **os.environ,
+        "VVTV_DATABASE_URL": url or f"sqlite:///{tmp_path / 'vvtv.db'}",
+        "VVTV_LAB_DIR": str(tmp_path / "lab"),
+    }
     return subprocess.Popen(
         [sys.executable, "-m", "vvtv", "up", "--port", str(port), *extra],
         cwd=ROOT,
@@ -101,3 +105,53 @@ def test_up_with_two_workers_serves_and_stops_cleanly(tmp_path: Path, store_url:
     assert created.status_code == 201, created.text
     assert proc.returncode == 0, output
     assert "workers      2" in output and "vvtv stopped" in output
+
+
+def test_up_plays_the_demo_channel(tmp_path: Path) -> None:
+    """With no source configured, a fresh `vvtv up` makes its demo library and goes on air."""
+    port = free_port()
+    proc = _start(tmp_path, port)
+    url = f"http://127.0.0.1:{port}/live/main.m3u8"
+    try:
+        assert _wait_ready(port, proc).status_code == 200
+        deadline = time.monotonic() + 180
+        while httpx.get(url, timeout=5).status_code != 200:
+            assert time.monotonic() < deadline, "the channel did not start within 180 s"
+            assert proc.poll() is None
+            time.sleep(1)
+        playlist = httpx.get(url, timeout=5)
+        assert playlist.headers["content-type"] == "application/vnd.apple.mpegurl"
+        assert playlist.headers["cache-control"] == "no-cache"
+        segment = next(line for line in playlist.text.splitlines() if line.endswith(".ts"))
+        media = httpx.get(f"http://127.0.0.1:{port}/live/{segment}", timeout=5)
+        assert media.status_code == 200 and media.headers["content-type"] == "video/mp2t"
+        assert "immutable" in media.headers["cache-control"]
+        probe = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert probe.returncode == 0, probe.stderr
+        assert {"video", "audio"} <= set(probe.stdout.split())
+        status = httpx.get(
+            f"http://127.0.0.1:{port}/v1/status",
+            headers={"Authorization": "Bearer dev-token"},
+            timeout=5,
+        ).json()
+        assert status["transmitter"]["state"] in ("on_air", "fallback")
+        assert status["transmitter"]["segment_age_s"] is not None
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, output
+    assert "vvtv stopped" in output and "Traceback" not in output
+    # Nothing of the channel outlives the server.
+    leftover = subprocess.run(
+        ["pgrep", "-f", str(tmp_path / "lab")], capture_output=True, text=True, check=False
+    )
+    assert leftover.stdout.strip() == ""
