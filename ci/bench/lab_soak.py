@@ -14,6 +14,7 @@ Usage: python ci/bench/lab_soak.py [--minutes 20] [--every 150]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -97,8 +99,108 @@ def _kill_encoder(folder: Path) -> bool:
     return bool(found)
 
 
+@dataclass
+class Observed:
+    """What the client saw over the soak."""
+
+    violations: list[str] = field(default_factory=list)
+    reads: int = 0
+    unreachable: int = 0
+    max_client_age: float = 0.0
+    max_server_age: float = 0.0
+    ages_by_phase: dict[str, float] = field(default_factory=dict)
+    first_sequence: int | None = None
+    last_sequence: int | None = None
+    previous: LivePlaylist | None = None
+    last_uri: str | None = None
+    last_new: float = field(default_factory=time.monotonic)
+    phase: str = "steady"
+
+    def read(self, client: httpx.Client, now: float) -> None:
+        """One poll: the playlist checked against the last one, and the segment ages."""
+        auth = {"authorization": f"Bearer {DEV_CONTROL_TOKEN}"}
+        try:
+            response = client.get("/live/main.m3u8")
+            status = client.get("/v1/status", headers=auth)
+        except httpx.TransportError:
+            self.unreachable += 1
+            return
+        if response.status_code != 200 or status.status_code != 200:
+            self.unreachable += 1
+            return
+        self.reads += 1
+        playlist = read_live_playlist(response.text)
+        for bad in check_live_playlist(playlist, target_duration=TARGET_S, previous=self.previous):
+            self.violations.append(f"{bad.rule}: {bad.detail}")
+        self.previous = playlist
+        newest = playlist.segments[-1].uri if playlist.segments else None
+        if newest != self.last_uri:
+            age = now - self.last_new
+            if self.last_uri is not None:
+                self.max_client_age = max(self.max_client_age, age)
+                self.ages_by_phase[self.phase] = max(self.ages_by_phase.get(self.phase, 0.0), age)
+            self.last_uri, self.last_new, self.phase = newest, now, "steady"
+        server_age = status.json()["transmitter"]["segment_age_s"]
+        if server_age is not None:
+            self.max_server_age = max(self.max_server_age, server_age)
+        if self.first_sequence is None:
+            self.first_sequence = playlist.media_sequence
+        self.last_sequence = playlist.media_sequence
+
+
+def _wait_on_air(client: httpx.Client) -> float:
+    started = time.monotonic()
+    while True:  # first segments: demo library, slate and reserve cut on a fresh machine
+        with contextlib.suppress(httpx.TransportError):
+            if client.get("/live/main.m3u8").status_code == 200:
+                return time.monotonic() - started
+        if time.monotonic() - started > 300:
+            raise SystemExit("the channel did not start within 300 s")
+        time.sleep(0.5)
+
+
+def _force(kind: str, server: Server, client: httpx.Client, now: float) -> tuple[float, str] | None:
+    """Force one failure; returns the command that undoes it and when, if any."""
+    if kind == "kill_encoder" and not _kill_encoder(server.folder):
+        print("      no encoder running at that moment", flush=True)
+    elif kind == "emergency":
+        _command(client, "/v1/control/emergency/on")
+        return (now + 30, "/v1/control/emergency/off")
+    elif kind == "pause_realizer":
+        _command(client, "/v1/control/realizer/pause")
+        return (now + 90, "/v1/control/realizer/resume")
+    elif kind == "kill_server":
+        server.kill()
+        server.start()
+    return None
+
+
+def _report(
+    args: argparse.Namespace, seen: Observed, forced: list[str], client: httpx.Client
+) -> None:
+    auth = {"authorization": f"Bearer {DEV_CONTROL_TOKEN}"}
+    reports = client.get("/v1/reports?kind=fallback&limit=100", headers=auth).json()["items"]
+    latencies = sorted(
+        r["switch_latency_ms"] for r in reports if r["switch_latency_ms"] is not None
+    )
+    print(f"minutes                   {args.minutes:g}")
+    print(f"failures forced           {len(forced)} ({', '.join(forced)})")
+    print(
+        f"playlist reads            {seen.reads} (unreachable {seen.unreachable}: server restarts)"
+    )
+    print(f"media sequence            {seen.first_sequence} -> {seen.last_sequence}")
+    print(f"rule violations           {len(seen.violations)} (gaps and steps back included)")
+    for violation in seen.violations[:10]:
+        print(f"  {violation}")
+    print(f"max segment age (client)  {seen.max_client_age:.1f} s")
+    for name, age in sorted(seen.ages_by_phase.items()):
+        print(f"  after {name:<14}  {age:.1f} s")
+    print(f"max segment age (server)  {seen.max_server_age:.1f} s")
+    print(f"fallback episodes         {len(reports)}; switch latency ms {latencies}")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--minutes", type=float, default=20.0)
     parser.add_argument("--every", type=float, default=150.0, help="seconds between failures")
     args = parser.parse_args()
@@ -106,111 +208,28 @@ def main() -> None:
     server = Server(folder, free_port())
     server.start()
     client = httpx.Client(base_url=server.base, timeout=5)
-    auth = {"authorization": f"Bearer {DEV_CONTROL_TOKEN}"}
-    started = time.monotonic()
-    while True:  # first segments: demo library, slate and reserve cut on a fresh machine
-        try:
-            if client.get("/live/main.m3u8").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() - started > 300:
-            raise SystemExit("the channel did not start within 300 s")
-        time.sleep(0.5)
-    print(f"channel on air after {time.monotonic() - started:.1f} s", flush=True)
-
-    failures = ["kill_encoder", "emergency", "pause_realizer", "kill_server"]
-    previous: LivePlaylist | None = None
-    violations: list[str] = []
-    last_uri, last_new = None, time.monotonic()
-    max_client_age = max_server_age = 0.0
-    ages_by_phase: dict[str, float] = {}
-    phase = "steady"
-    reads = unreachable = 0
-    first_sequence = last_sequence = None
-    forced: list[str] = []
-    soak_start = time.monotonic()
-    next_failure = soak_start + args.every
-    pending_undo: tuple[float, str] | None = None
-    while time.monotonic() - soak_start < args.minutes * 60:
-        now = time.monotonic()
-        if pending_undo and now >= pending_undo[0]:
-            _command(client, pending_undo[1])
-            pending_undo = None
-        if now >= next_failure:
-            kind = failures[len(forced) % len(failures)]
-            forced.append(kind)
-            phase = kind
-            print(f"{(now - soak_start) / 60:5.1f} min: forcing {kind}", flush=True)
-            if kind == "kill_encoder" and not _kill_encoder(folder):
-                print("      no encoder running at that moment", flush=True)
-            elif kind == "emergency":
-                _command(client, "/v1/control/emergency/on")
-                pending_undo = (now + 30, "/v1/control/emergency/off")
-            elif kind == "pause_realizer":
-                _command(client, "/v1/control/realizer/pause")
-                pending_undo = (now + 90, "/v1/control/realizer/resume")
-            elif kind == "kill_server":
-                server.kill()
-                server.start()
-            next_failure = now + args.every
-        try:
-            response = client.get("/live/main.m3u8")
-            status = client.get("/v1/status", headers=auth)
-        except httpx.TransportError:
-            unreachable += 1
+    print(f"channel on air after {_wait_on_air(client):.1f} s", flush=True)
+    kinds = ["kill_encoder", "emergency", "pause_realizer", "kill_server"]
+    seen, forced = Observed(), []
+    start = time.monotonic()
+    next_failure, undo = start + args.every, None
+    try:
+        while (now := time.monotonic()) - start < args.minutes * 60:
+            if undo and now >= undo[0]:
+                _command(client, undo[1])
+                undo = None
+            if now >= next_failure:
+                kind = kinds[len(forced) % len(kinds)]
+                forced.append(kind)
+                seen.phase = kind
+                print(f"{(now - start) / 60:5.1f} min: forcing {kind}", flush=True)
+                undo = _force(kind, server, client, now) or undo
+                next_failure = now + args.every
+            seen.read(client, now)
             time.sleep(1)
-            continue
-        if response.status_code != 200 or status.status_code != 200:
-            unreachable += 1
-            time.sleep(1)
-            continue
-        reads += 1
-        playlist = read_live_playlist(response.text)
-        for violation in check_live_playlist(playlist, target_duration=TARGET_S, previous=previous):
-            violations.append(f"{violation.rule}: {violation.detail}")
-        previous = playlist
-        newest = playlist.segments[-1].uri if playlist.segments else None
-        if newest != last_uri:
-            age = now - last_new
-            if last_uri is not None:
-                max_client_age = max(max_client_age, age)
-                ages_by_phase[phase] = max(ages_by_phase.get(phase, 0.0), age)
-            last_uri, last_new, phase = newest, now, "steady"
-        server_age = status.json()["transmitter"]["segment_age_s"]
-        if server_age is not None:
-            max_server_age = max(max_server_age, server_age)
-        first_sequence = playlist.media_sequence if first_sequence is None else first_sequence
-        last_sequence = playlist.media_sequence
-        time.sleep(1)
-
-    reports = client.get("/v1/reports?kind=fallback&limit=100", headers=auth).json()["items"]
-    metrics = client.get("/metrics").text
-    restarts = [
-        line
-        for line in metrics.splitlines()
-        if line.startswith("vvtv_lab_transmitter_restarts_total")
-    ]
-    server.stop()
-    latencies = sorted(
-        r["switch_latency_ms"] for r in reports if r["switch_latency_ms"] is not None
-    )
-    print(f"minutes                   {args.minutes:g}")
-    print(f"failures forced           {len(forced)} ({', '.join(forced)})")
-    print(
-        f"playlist reads            {reads} (unreachable {unreachable}, while the server restarted)"
-    )
-    print(f"media sequence            {first_sequence} -> {last_sequence}")
-    print(f"rule violations           {len(violations)} (gaps and steps back included)")
-    for violation in violations[:10]:
-        print(f"  {violation}")
-    print(f"max segment age (client)  {max_client_age:.1f} s")
-    for name, age in sorted(ages_by_phase.items()):
-        print(f"  after {name:<14}  {age:.1f} s")
-    print(f"max segment age (server)  {max_server_age:.1f} s")
-    print(f"fallback episodes         {len(reports)}; switch latency ms {latencies}")
-    print(f"transmitter restarts      {restarts}")
-    print(f"scratch folder            {folder}")
+        _report(args, seen, forced, client)
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

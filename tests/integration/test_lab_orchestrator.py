@@ -1,4 +1,4 @@
-"""The LAB end to end on the real stages: a cycle, QA rejections, discovery alerts, fallback, restart.
+"""The LAB end to end on real stages: a cycle, QA rejections, discovery alerts, fallback, restart.
 
 Media is made by ffmpeg here; sources are folders; the store is SQLite or PostgreSQL.
 """
@@ -187,8 +187,8 @@ class Watcher:
         return self.previous.segments[-1].sequence
 
 
-async def _until(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
+async def _until(predicate: Any, within_s: float, what: str) -> None:
+    deadline = time.monotonic() + within_s
     while not await predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
@@ -200,8 +200,9 @@ async def _queue_clip(database: Database, channel: Channel, source: Path, item_i
     from lab.stages.prep import prepare  # noqa: PLC0415
     from lab.stages.types import Fetched  # noqa: PLC0415
 
+    size = (await asyncio.to_thread(source.stat)).st_size
     prepared = await prepare(
-        Fetched(item_id, source, "", source.stat().st_size),
+        Fetched(item_id, source, "", size),
         channel.paths.media,
         PROFILE,
         timeout_s=120,

@@ -12,8 +12,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, inspect
 from sqlalchemy.exc import IntegrityError
 
-from runtime.store import create_engine, current_revision, downgrade, head_revision, upgrade
 import lab.store.tables  # noqa: F401  (the LAB's tables join the one schema)
+from runtime.store import create_engine, current_revision, downgrade, head_revision, upgrade
 from runtime.store.tables import metadata, sessions
 
 TABLES = {

@@ -1,4 +1,4 @@
-"""Alert rules against their thresholds, the tracker's `since`, and the webhook's dedupe and clears."""
+"""Alert rules against their thresholds, the tracker's `since`, the webhook's dedupe and clears."""
 
 from __future__ import annotations
 
