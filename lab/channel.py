@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+import yaml
 from sqlalchemy.engine import Connection
 
 from lab.demo import ensure_demo_library, ensure_slate
@@ -69,8 +70,6 @@ class LabPaths:
 
 async def configured_sources(settings: LabSettings, paths: LabPaths) -> list[Source]:
     """The sources of ``VVTV_LAB_SOURCES``; the demo library (made now if missing) when unset."""
-    import yaml  # noqa: PLC0415
-
     if settings.lab_sources is not None:
         configs = yaml.safe_load(settings.lab_sources.read_text(encoding="utf-8")) or []
         if not isinstance(configs, list):

@@ -311,7 +311,9 @@ class Orchestrator:
             _log.info(
                 "curator",
                 mode=decision.mode,
-                moves=[getattr(m, "item_id", str(m)) for m in decision.moves],
+                moves=[
+                    f"{m.item_id} {m.from_index}->{m.to_index}: {m.reason}" for m in decision.moves
+                ],
                 note=decision.note,
             )
         if decision.applied and decision.changed and not frozen:

@@ -10,8 +10,13 @@ import json
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from lab.settings import LabSettings
+    from runtime.settings import Settings
 
 __all__ = ["cli", "main"]
 
@@ -186,20 +191,17 @@ def lab_run() -> None:
         click.echo(outcome)
 
 
-async def _lab_run(settings: object, lab_settings: object) -> str | None:
+async def _lab_run(settings: Settings, lab_settings: LabSettings) -> str | None:
     import contextlib  # noqa: PLC0415
 
     from lab.app import broadcast_profile  # noqa: PLC0415
     from lab.channel import Channel  # noqa: PLC0415
     from lab.metrics import LabMetrics  # noqa: PLC0415
     from lab.policy import load_owner_card  # noqa: PLC0415
-    from lab.settings import LabSettings  # noqa: PLC0415
     from runtime.config import load_config  # noqa: PLC0415
     from runtime.observability import configure_logging  # noqa: PLC0415
-    from runtime.settings import Settings  # noqa: PLC0415
     from runtime.store import open_database, upgrade  # noqa: PLC0415
 
-    assert isinstance(settings, Settings) and isinstance(lab_settings, LabSettings)
     configure_logging(settings.effective_log_format, settings.log_level)
     await upgrade(settings.database_url)
     config = load_config(

@@ -89,7 +89,7 @@ def _command(client: httpx.Client, path: str) -> int:
 
 def _kill_encoder(folder: Path) -> bool:
     found = subprocess.run(
-        ["pgrep", "-f", f"-re .*{folder / 'lab' / 'work'}"],
+        ["pgrep", "-f", f"ffmpeg .*-re .*{folder / 'lab' / 'work'}"],
         capture_output=True,
         text=True,
         check=False,

@@ -236,6 +236,8 @@ async def run_nightly(
         freed = media_freed + segment_freed
         await database.read(lambda conn: _backup(conn, exports / f"backup-{stamp}.json.gz"))
         backup_created = True
+        before = started - timedelta(days=retention_days)
+        await database.write(lambda conn: prune_reports(conn, before=before))
     except Exception as exc:  # the run fails and says why; the LAB goes on
         error = f"{type(exc).__name__}: {exc}"
         _log.exception("nightly_failed", run_id=str(run_id))
