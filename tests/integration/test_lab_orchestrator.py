@@ -346,3 +346,41 @@ async def test_a_restart_mid_item_loses_nothing_and_airs_nothing_twice(
     assert resume_at >= 2
     # The media sequence went on across the restart: no gap, no step back.
     assert watcher.violations == []
+
+
+async def test_a_restart_mid_cycle_recovers_the_queue_and_queues_each_plan_once(
+    database: Database, library: Path, tmp_path: Path
+) -> None:
+    first = _channel(database, tmp_path, [FolderSource("library", library)])
+    orchestrator = await first.build(with_transmitter=False)
+    cycle = asyncio.create_task(orchestrator.run_cycle(trigger="run_once"))
+
+    async def one_queued() -> bool:
+        rows = await database.read(lambda conn: conn.execute(select(lab_queue.c.item_id)).all())
+        return len(rows) >= 1
+
+    try:
+        await _until(one_queued, 120, "a first item queued")
+    finally:
+        cycle.cancel()  # the process stops in the middle of realizing the next plan
+        with contextlib.suppress(asyncio.CancelledError):
+            await cycle
+    before = await database.read(lambda conn: conn.execute(select(lab_queue.c.item_id)).all())
+
+    second = _channel(database, tmp_path, [FolderSource("library", library)])
+    outcome = await (await second.build(with_transmitter=False)).run_cycle(trigger="run_once")
+    assert outcome.discovered == 0  # recorded once, before the restart
+    queue = await database.read(
+        lambda conn: conn.execute(select(lab_queue.c.item_id, lab_queue.c.title)).all()
+    )
+    plans = await database.read(
+        lambda conn: conn.execute(select(lab_plans.c.plan_id, lab_plans.c.state)).all()
+    )
+    queued_plans = {plan_id for plan_id, state in plans if state == "queued"}
+    # Everything queued before the restart is still there; every plan is queued at most
+    # once, and every queued plan is in the queue.
+    assert {row[0] for row in before} <= {row[0] for row in queue}
+    assert queued_plans == {row[0] for row in queue}
+    assert not [p for p, state in plans if state in ("planned", "fetched", "prepared")]
+    # The prep that was cut short left no scratch file behind.
+    assert not list((second.paths.media / "prepared").glob(".*.part.mp4"))
