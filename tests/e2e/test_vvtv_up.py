@@ -107,6 +107,7 @@ def test_up_with_two_workers_serves_and_stops_cleanly(tmp_path: Path, store_url:
     assert "workers      2" in output and "vvtv stopped" in output
 
 
+@pytest.mark.timeout(300)
 def test_up_plays_the_demo_channel(tmp_path: Path) -> None:
     """With no source configured, a fresh `vvtv up` makes its demo library and goes on air."""
     port = free_port()

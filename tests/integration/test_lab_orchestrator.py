@@ -105,6 +105,7 @@ def _channel(database: Database, tmp_path: Path, sources: list[Any]) -> Channel:
     )
 
 
+@pytest.mark.timeout(300)
 async def test_a_cycle_queues_the_good_items_and_replaces_the_bad_ones(
     database: Database, library: Path, tmp_path: Path
 ) -> None:
@@ -221,6 +222,7 @@ async def _queue_clip(database: Database, channel: Channel, source: Path, item_i
     )
 
 
+@pytest.mark.timeout(300)
 async def test_fallback_on_a_killed_encoder_and_an_empty_queue_then_back_to_the_queue(
     database: Database, library: Path, long_clip: Path, tmp_path: Path
 ) -> None:
@@ -283,6 +285,7 @@ async def test_fallback_on_a_killed_encoder_and_an_empty_queue_then_back_to_the_
     assert watcher.violations == []
 
 
+@pytest.mark.timeout(300)
 async def test_a_restart_mid_item_loses_nothing_and_airs_nothing_twice(
     database: Database, library: Path, tmp_path: Path
 ) -> None:
@@ -348,6 +351,7 @@ async def test_a_restart_mid_item_loses_nothing_and_airs_nothing_twice(
     assert watcher.violations == []
 
 
+@pytest.mark.timeout(300)
 async def test_a_restart_mid_cycle_recovers_the_queue_and_queues_each_plan_once(
     database: Database, library: Path, tmp_path: Path
 ) -> None:
