@@ -93,8 +93,11 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
 
     overrides = {"host": host, "port": port, "cost_tier": tier}
     settings = Settings().model_copy(update={k: v for k, v in overrides.items() if v is not None})
+    try:
+        asgi = build_app(settings)  # refuses default secrets outside dev, before anything runs
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     revision = asyncio.run(upgrade(settings.database_url))
-    asgi = build_app(settings)
     runtime = asgi.state.runtime
     base = f"http://{settings.host}:{settings.port}"
     click.echo(f"vvtv up ({settings.env})")

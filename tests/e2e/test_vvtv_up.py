@@ -156,3 +156,28 @@ def test_up_plays_the_demo_channel(tmp_path: Path) -> None:
         ["pgrep", "-f", str(tmp_path / "lab")], capture_output=True, text=True, check=False
     )
     assert leftover.stdout.strip() == ""
+
+
+def test_up_refuses_the_default_control_secrets_outside_dev(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "VVTV_ENV": "prod",
+        "VVTV_TOKEN_SECRET": "k" * 40,
+        "VVTV_TURN_SECRETS": '["turn-secret"]',
+        "VVTV_CONTROL_TOKEN": "dev-token",
+        "VVTV_CONTROL_SECRET": "s" * 40,
+        "VVTV_DATABASE_URL": f"sqlite:///{tmp_path / 'vvtv.db'}",
+        "VVTV_LAB_DIR": str(tmp_path / "lab"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "vvtv", "up", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "VVTV_CONTROL_TOKEN must be set to a non-default value" in done.stderr
+    assert "Traceback" not in done.stderr
