@@ -15,12 +15,14 @@ from lab.ffmpeg.runner import run
 
 __all__ = ["DEMO_CLIPS", "demo_clip_argv", "ensure_demo_library", "ensure_slate", "slate_argv"]
 
-# (name, seconds, tone Hz): distinct pictures and pitches, so switches are visible and audible.
+# (name, seconds, tone Hz): distinct pictures and pitches, so switches are visible and
+# audible; each at least the OwnerCard's shortest slot (slots.min_minutes), or the planner
+# would turn them all down once their real length is known.
 DEMO_CLIPS = (
-    ("demo-aurora", 40, 330),
-    ("demo-boreal", 48, 440),
-    ("demo-cirrus", 36, 550),
-    ("demo-dunes", 44, 660),
+    ("demo-aurora", 70, 330),
+    ("demo-boreal", 84, 440),
+    ("demo-cirrus", 64, 550),
+    ("demo-dunes", 76, 660),
 )
 _SIZE = "640x360"  # chosen: small sources keep the first prep quick on 2 cores
 

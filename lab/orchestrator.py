@@ -59,6 +59,7 @@ __all__ = ["CycleOutcome", "Orchestrator", "TransmitterControl"]
 _log = structlog.get_logger(__name__)
 _HISTORY = timedelta(hours=48)  # longer than any variety rule of the OwnerCard
 _REALIZE_PER_TICK = 4  # chosen: the loop returns to flags and nightly between items
+_STARVED_RETRY_S = 60.0  # chosen
 
 
 class TransmitterControl(Protocol):
@@ -118,6 +119,7 @@ class Orchestrator:
         self._next_nightly: datetime | None = None
         self._discovering = 0
         self._planning = 0
+        self._starved = False
         self._wake = asyncio.Event()
         self._nightly_task: asyncio.Task[None] | None = None
 
@@ -173,8 +175,13 @@ class Orchestrator:
         out_of_plans = not await self.database.read(
             lambda conn: pending_plans(conn, until=self._commit_until())
         )
+        # Out of plans, plan at once; but after a window that could not be filled, wait a
+        # while (new discoveries, or items leaving the variety rules' reach, change that).
+        starved_wait = self._starved and now_s - (self._last_commit or 0) < _STARVED_RETRY_S
         if not flags["planner_paused"] and (
-            self._last_commit is None or now_s - self._last_commit >= interval or out_of_plans
+            self._last_commit is None
+            or now_s - self._last_commit >= interval
+            or (out_of_plans and not starved_wait)
         ):
             await self.plan_once()
             await self.curate_once(frozen=flags["queue_frozen"])
@@ -293,8 +300,17 @@ class Orchestrator:
             _log.info(
                 "planned", plan_id=slot.plan.plan_id, title=slot.plan.title, reason=slot.plan.reason
             )
+        self._starved = result.starved
         if result.starved:
-            _log.warning("planner_starved", filled_until=result.filled_until.isoformat())
+            rules: dict[str, int] = {}
+            for rejection in result.rejected:
+                rules[rejection.rule] = rules.get(rejection.rule, 0) + 1
+            _log.warning(
+                "planner_starved",
+                filled_until=result.filled_until.isoformat(),
+                candidates=len(items),
+                rejected_by=rules,
+            )
         return added
 
     async def curate_once(self, *, frozen: bool) -> None:
