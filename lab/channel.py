@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import uuid
 from collections.abc import Sequence
@@ -54,6 +55,8 @@ __all__ = ["Channel", "LabPaths", "configured_sources", "prepared_slate"]
 _log = structlog.get_logger(__name__)
 _LEASE_S = 30.0  # chosen: a dead channel process is replaced within half a minute
 _RENEW_S = 5.0
+_MAX_RESUMES = 2  # chosen: an item whose encoder keeps dying is given up after that
+_KILLED = re.compile(r"exited with status -\d+")  # asyncio: a negative status is a signal
 
 
 class LabPaths:
@@ -115,6 +118,7 @@ class Channel:
         self._held: set[str] = set()
         self._episode: tuple[uuid.UUID, dict[str, Any]] | None = None
         self._fallbacks = 0
+        self._resumed: dict[str, int] = {}
 
     async def build(self, *, with_transmitter: bool) -> Orchestrator:
         """Make the orchestrator (and the transmitter) for this process."""
@@ -181,7 +185,11 @@ class Channel:
             await self.database.write(lambda conn: finish(conn, event.item_id))
         elif isinstance(event, ItemFailed):
             self._held.discard(event.item_id)
-            await self.database.write(lambda conn: fail(conn, event.item_id, event.error))
+            if self._resumable(event):
+                # Its encoder was killed, not the item broken: it airs on from its offset.
+                _log.warning("item_resumes", item_id=event.item_id, error=event.error)
+            else:
+                await self.database.write(lambda conn: fail(conn, event.item_id, event.error))
         elif isinstance(event, ItemInterrupted):
             self._held.discard(event.item_id)  # still playing, at its offset: resumed later
         elif isinstance(event, FallbackStarted):
@@ -189,6 +197,14 @@ class Channel:
         elif isinstance(event, FallbackEnded):
             await self._fallback_ended(event)
         await self.publish_status()
+
+    def _resumable(self, event: ItemFailed) -> bool:
+        """An encoder killed by a signal (not an error in the item) gets its item back, twice."""
+        if _KILLED.search(event.error) is None:
+            return False
+        tries = self._resumed.get(event.item_id, 0)
+        self._resumed[event.item_id] = tries + 1
+        return tries < _MAX_RESUMES
 
     async def _fallback_started(self, event: FallbackStarted) -> None:
         self._fallbacks += 1

@@ -25,7 +25,7 @@ from lab.metrics import LabMetrics
 from lab.policy import load_owner_card
 from lab.settings import LabSettings
 from lab.sources import FolderSource, build_sources
-from lab.stages.queue import enqueue
+from lab.stages.queue import enqueue, fail
 from lab.store.reports import list_reports
 from lab.store.tables import lab_plans, lab_queue
 from runtime.store import Database, open_database, upgrade
@@ -240,6 +240,9 @@ async def test_fallback_on_a_killed_encoder_and_an_empty_queue_then_back_to_the_
             return s.state == "on_air" and s.encoder_pid is not None and watcher.newest() >= 0
 
         await _until(on_air, 60, "item-1 on air")
+        # The queue is emptied (item-1 is taken out of it while it airs), then its encoder
+        # is killed: nothing is left to air but the reserve loop.
+        await database.write(lambda conn: fail(conn, "item-1", "taken out by the test"))
         before = watcher.newest()
         killed_at = time.monotonic()
         pid = transmitter.status().encoder_pid
@@ -388,3 +391,50 @@ async def test_a_restart_mid_cycle_recovers_the_queue_and_queues_each_plan_once(
     assert not [p for p, state in plans if state in ("planned", "fetched", "prepared")]
     # The prep that was cut short left no scratch file behind.
     assert not list((second.paths.media / "prepared").glob(".*.part.mp4"))
+
+
+@pytest.mark.timeout(300)
+async def test_an_item_whose_encoder_was_killed_airs_on_from_its_offset(
+    database: Database, long_clip: Path, tmp_path: Path
+) -> None:
+    channel = _channel(database, tmp_path, [])
+    await _queue_clip(database, channel, long_clip, "item-1")
+    await channel.build(with_transmitter=True)
+    transmitter = channel.transmitter
+    assert transmitter is not None
+    run = asyncio.create_task(transmitter.run())
+    try:
+
+        async def aired_some() -> bool:
+            offset = await database.read(
+                lambda conn: conn.scalar(
+                    select(lab_queue.c.offset_s).where(lab_queue.c.item_id == "item-1")
+                )
+            )
+            pid = transmitter.status().encoder_pid
+            return bool(offset and offset >= 4 and pid is not None)
+
+        await _until(aired_some, 60, "item-1 four seconds in")
+        pid = transmitter.status().encoder_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+
+        async def resumed() -> bool:
+            s = transmitter.status()
+            return s.state == "on_air" and s.current_item_id == "item-1" and s.encoder_pid != pid
+
+        await _until(resumed, 30, "item-1 back on air")
+
+        async def played() -> bool:
+            state = await database.read(
+                lambda conn: conn.scalar(
+                    select(lab_queue.c.state).where(lab_queue.c.item_id == "item-1")
+                )
+            )
+            return state == "played"
+
+        await _until(played, 60, "item-1 played to its end")
+    finally:
+        run.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await run
