@@ -109,6 +109,7 @@ def lab_extension(lab: LabSettings | None = None, *, run_channel: bool = True) -
                     settings.effective_control_token(),
                     settings.effective_control_secret(),
                     skew_s=settings.control_skew_s,
+                    database=runtime.database,
                 )
             },
             route_handlers=[*live_routes(paths.live), metrics_route],

@@ -19,7 +19,9 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.handlers.base import BaseRouteHandler
 
 from generated.server_support import ProblemError
-from lab.control.signing import ReplayGuard, SignatureError, SignedRequest, verify_signature
+from lab.control.signing import SignatureError, SignedRequest, verify_signature
+from lab.store.signatures import first_use
+from runtime.store import Database
 
 __all__ = ["CONTROL_PREFIX", "lab_signature_verifier"]
 
@@ -32,12 +34,16 @@ def lab_signature_verifier(
     secret: str,
     *,
     skew_s: float,
+    database: Database,
     now: Callable[[], float] = time.time,
-    replays: ReplayGuard | None = None,
 ) -> Any:
-    """The guard callable for the ``labSignature`` security scheme."""
-    # A signature is remembered for longer than it can be fresh: both sides of the skew.
-    guard = replays or ReplayGuard(remember_s=2 * skew_s + 1)
+    """The guard callable for the ``labSignature`` security scheme.
+
+    Accepted signatures are remembered in the store, so a replay is refused by every
+    process serving the API, for longer than a signature can be fresh (both sides of
+    the skew).
+    """
+    remember_s = 2 * skew_s + 1
     expected_token = token.encode()
 
     async def verify(
@@ -62,7 +68,12 @@ def lab_signature_verifier(
                 body=body,
             )
             try:
-                verify_signature(secret, signed, now=now, replays=guard, skew_s=skew_s)
+                verify_signature(secret, signed, now=now, replays=None, skew_s=skew_s)
+                signature = signed.signature or ""
+                if not await database.write(
+                    lambda conn: first_use(conn, signature, remember_s=remember_s)
+                ):
+                    raise SignatureError("replay")
             except SignatureError as exc:
                 _log.info("lab_control_refused", path=path, why=exc.reason)
                 if exc.reason == "replay":

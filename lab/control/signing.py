@@ -93,10 +93,14 @@ def verify_signature(
     request: SignedRequest,
     *,
     now: Callable[[], float],
-    replays: ReplayGuard,
+    replays: ReplayGuard | None,
     skew_s: float = _DEFAULT_SKEW_S,
 ) -> None:
-    """Accept a signed request once, or raise ``SignatureError`` saying why (internally)."""
+    """Accept a signed request once, or raise ``SignatureError`` saying why (internally).
+
+    ``replays=None``: the caller remembers signatures itself (across processes, in the
+    store) once this check has passed.
+    """
     method, path, body = request.method, request.path, request.body
     timestamp, signature = request.timestamp, request.signature
     if timestamp is None or signature is None:
@@ -109,5 +113,5 @@ def verify_signature(
     at = now()
     if abs(at - int(timestamp)) > skew_s:
         raise SignatureError("stale")
-    if not replays.first_use(signature, at):
+    if replays is not None and not replays.first_use(signature, at):
         raise SignatureError("replay")

@@ -34,6 +34,7 @@ __all__ = [
     "lab_plans",
     "lab_queue",
     "lab_reports",
+    "lab_signatures",
     "lab_sources",
     "lab_state",
 ]
@@ -165,6 +166,16 @@ lab_nightly_runs = Table(
     Column("report_id", Uuid),
     CheckConstraint(_in("state", ("queued", "running", "succeeded", "failed")), name="state"),
     Index("ix_lab_nightly_runs_state", "state"),
+)
+
+# Control signatures accepted in the last skew windows: a replay is refused whichever
+# process serving the API it reaches.
+lab_signatures = Table(
+    "lab_signatures",
+    metadata,
+    Column("signature", String(64), primary_key=True),
+    Column("used_at", UtcDateTime, nullable=False),
+    Index("ix_lab_signatures_used_at", "used_at"),
 )
 
 # Snapshots the orchestrator publishes for other processes (the transmitter's status).

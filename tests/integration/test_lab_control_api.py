@@ -178,3 +178,18 @@ def test_default_secrets_are_refused_outside_dev(tmp_path: Path) -> None:
     dev = LabSettings(env="dev", control_token=None, control_secret=None)
     assert dev.effective_control_token() == "dev-token"
     assert dev.effective_control_secret() == "dev-secret"
+
+
+async def test_a_replay_is_refused_by_another_process_too(
+    client: AsyncTestClient[Any], store_url: str, tmp_path: Path
+) -> None:
+    other = build_app(
+        Settings(env="test", database_url=store_url, token_secret="x" * 32, turn_secrets=["t"]),
+        extension=lab_extension(_lab(tmp_path), run_channel=False),
+    )
+    path = "/v1/control/discovery/pause"
+    headers = _signed(path)
+    first = await client.post(path, headers=headers)
+    assert first.status_code == 200, first.text
+    async with AsyncTestClient(other) as second:  # another worker on the same store
+        _problem(await second.post(path, headers=headers), 409, "NONCE_REPLAY")

@@ -30,6 +30,7 @@ TABLES = {
     "lab_reports",
     "lab_nightly_runs",
     "lab_state",
+    "lab_signatures",
 }
 
 
