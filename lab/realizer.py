@@ -80,20 +80,24 @@ class Realizer:
             queued = await self.database.read(snapshot)
             if queued.buffer_minutes >= target_minutes:
                 break
-            plans = await self.database.read(lambda conn: pending_plans(conn, until=until))
+            plans, rejected = await self.database.read(
+                lambda conn: (pending_plans(conn, until=until), rejected_hashes(conn))
+            )
             if not plans:
                 break
             self.in_progress += 1
             try:
-                await self.realize(plans[0], tally)
+                await self.realize(plans[0], tally, rejected=rejected)
             finally:
                 self.in_progress -= 1
         return tally
 
-    async def realize(self, plan: Plan, tally: RealizeTally) -> bool:
+    async def realize(
+        self, plan: Plan, tally: RealizeTally, *, rejected: frozenset[str] | set[str] = frozenset()
+    ) -> bool:
         """Fetch, prepare, inspect and queue one plan; ``False`` when it was given up."""
         log = _log.bind(plan_id=plan.plan_id, title=plan.title)
-        if plan.content_hash in await self.database.read(rejected_hashes):
+        if plan.content_hash in rejected:
             # Planned before QA rejected the same content: replaced without another try.
             return await self._give_up(plan, "failed", "content rejected by QA before", tally)
         cached = self._cached(plan.content_hash)
