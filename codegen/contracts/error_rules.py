@@ -31,6 +31,30 @@ def response_problems(tree: Tree, op: Op, doc: Node) -> Iterator[LintProblem]:
     has_path_param = "{" in op.path or any(param.get("in") == "path" for param in op.params)
     if has_path_param and not _has_status(statuses, "404"):
         yield where.problem("errors.not_found", "operation with a path parameter without a 404")
+    yield from _roles_problems(op, doc, statuses)
+
+
+def _roles_problems(op: Op, doc: Node, statuses: set[str]) -> Iterator[LintProblem]:
+    """``errors.roles``: roles named by the document's Role enum, on a secured op with a 403."""
+    roles = op.node.at("x-vvtv-roles")
+    if roles.value is None:
+        return
+    known = doc.at("components").at("schemas").at("Role").at("enum").value
+    if not isinstance(roles.value, list) or not roles.value:
+        yield roles.problem("errors.roles", "x-vvtv-roles must be a non-empty list of roles")
+        return
+    if not isinstance(known, list):
+        yield roles.problem("errors.roles", "x-vvtv-roles needs a components/schemas/Role enum")
+        return
+    for index, role in enumerate(roles.value):
+        if role not in known:
+            yield roles.at(index).problem("errors.roles", f"{role!r} is not one of Role {known}")
+    if not _is_secured(op, doc):
+        yield roles.problem("errors.roles", "an operation that needs a role must be secured")
+    if not _has_status(statuses, "403"):
+        yield op.node.at("responses").problem(
+            "errors.roles", "an operation that needs a role without a 403 response"
+        )
 
 
 def closed_request_problems(tree: Tree, op: Op) -> Iterator[LintProblem]:

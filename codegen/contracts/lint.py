@@ -22,6 +22,8 @@ and returns every problem, sorted. Each problem carries one stable rule id:
   document 422.
 - ``errors.not_found``: an operation with a path parameter does not document 404.
 - ``errors.retry_after``: a 429 response has no ``Retry-After`` header.
+- ``errors.roles``: ``x-vvtv-roles`` (the roles an operation needs) is not a list of the
+  document's ``Role`` enum values, or its operation is unsecured or documents no 403.
 - ``problem.code``: a problem example's ``code`` is not in the shared ``ProblemCode`` enum.
 - ``schema.unused``: a component schema is not reachable from outside ``components``.
 - ``request.closed``: a request body object schema lacks ``additionalProperties: false``.

@@ -27,6 +27,7 @@ RULES: Final[Mapping[str, str]] = MappingProxyType(
         "errors.validation": "an operation taking a body or query parameters without a 422",
         "errors.not_found": "an operation with a path parameter without a 404",
         "errors.retry_after": "a 429 response without a Retry-After header",
+        "errors.roles": "x-vvtv-roles not a list of Role names, unsecured, or without a 403",
         "problem.code": "a problem example whose code is not in ProblemCode",
         "schema.unused": "a component schema never referenced",
         "request.closed": "a request body object schema without additionalProperties: false",

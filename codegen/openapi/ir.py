@@ -81,6 +81,8 @@ class Operation:
     security: tuple[tuple[str, ...], ...]
     pagination: Pagination | None = None
     deprecated: bool = False
+    roles: tuple[str, ...] = ()
+    """``x-vvtv-roles``: one of these roles is needed (a role holds the lower ones)."""
 
     @property
     def success(self) -> Reply:

@@ -459,6 +459,9 @@ class _Builder:
             raise CodegenError(f"{where}/responses: no 2xx response")
         security = op.get("security", self.global_security)
         pagination = op.get("x-vvtv-pagination")
+        roles = op.get("x-vvtv-roles") or []
+        if not isinstance(roles, list) or not all(isinstance(r, str) and r for r in roles):
+            raise CodegenError(f"{where}/x-vvtv-roles: expected a list of role names")
         return Operation(
             operation_id=snake(op["operationId"]),
             method=method.upper(),
@@ -472,6 +475,7 @@ class _Builder:
             security=tuple(tuple(sorted(alt)) for alt in security),
             pagination=Pagination(**pagination) if pagination else None,
             deprecated=bool(op.get("deprecated", False)),
+            roles=tuple(roles),
         )
 
 

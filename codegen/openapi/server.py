@@ -11,9 +11,11 @@ from codegen.openapi.ir import Api, Operation, Param
 from codegen.openapi.names import stdlib_imports
 from codegen.templates import environment
 
-__all__ = ["SUPPORT_MODULE", "render_server", "render_support"]
+__all__ = ["ROLES_OPT", "SUPPORT_MODULE", "render_server", "render_support"]
 
 SUPPORT_MODULE = "generated.server_support"
+ROLES_OPT = "vvtv_roles"
+"""The route ``opt`` key holding ``x-vvtv-roles``, for the security verifiers to check."""
 
 # Keyword names Litestar gives a meaning of its own in handler signatures.
 _LITESTAR_RESERVED = {
@@ -47,6 +49,7 @@ class _OpView:
     call_args: list[str]
     responses: list[str]
     optional_body: bool = False
+    opt: str | None = None
 
 
 def _kwarg(param: Param) -> str:
@@ -151,6 +154,8 @@ def _view(op: Operation, schemes: dict[str, Any]) -> _OpView:
         call_args=call_args,
         responses=responses,
         optional_body=optional_body,
+        # The roles the security verifiers enforce, read from the route's opt.
+        opt=f"{{{ROLES_OPT!r}: {op.roles!r}}}" if op.roles else None,
     )
 
 

@@ -68,6 +68,7 @@ CASES: dict[str, tuple[str, set[tuple[str, str]]]] = {
     "errors_validation_query": ("errors.validation", {(X, f"{GET}/responses")}),
     "errors_not_found": ("errors.not_found", {(X, f"{GET}/responses")}),
     "errors_retry_after": ("errors.retry_after", {(X, f"{RESPONSES}/TooManyRequests")}),
+    "errors_roles": ("errors.roles", {(X, f"{GET}/x-vvtv-roles")}),
     "problem_code": (
         "problem.code",
         {(X, f"{RESPONSES}/Unauthorized/{PROBLEM_MEDIA}/examples/auth_failed/value/code")},
