@@ -17,17 +17,21 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, SwaggerRenderPlugin
 
+from generated.config import ConfigBundle
 from generated.control_plane.server import Handlers as ControlPlaneHandlers
 from generated.control_plane.server import build_routers as control_plane_routers
 from generated.lab_control.server import Handlers as LabControlHandlers
 from generated.lab_control.server import build_routers as lab_control_routers
 from generated.public_api.server import Handlers as PublicApiHandlers
 from generated.public_api.server import build_routers as public_api_routers
-from runtime.auth import TokenService, bearer_verifier
+from runtime.auth import Authenticator, TokenService
+from runtime.auth.client import remember_client
 from runtime.config import ConfigError, load_config
 from runtime.contract_docs import ContractDocsController, contract_files
 from runtime.extension import Extension, ExtensionFactory
 from runtime.idempotency import IdempotencyKeys
+from runtime.identity import IdentityHandlers, IdentityPolicy, IdentityService, Passwords
+from runtime.identity.store import forget_expired_credentials
 from runtime.media.factory import build_provider
 from runtime.observability import configure_logging
 from runtime.problem import exception_handlers
@@ -36,9 +40,9 @@ from runtime.sessions.handlers import SessionHandlers
 from runtime.sessions.service import SessionService
 from runtime.sessions.sweeper import Sweeper
 from runtime.settings import PROJECT_ROOT, Settings
-from runtime.store import open_database
+from runtime.store import Database, open_database
 
-__all__ = ["build_app"]
+__all__ = ["build_app", "contract_routers", "identity_service"]
 
 
 def build_app(
@@ -64,6 +68,10 @@ def build_app(
         # The app still serves so that /health/ready can say why it is not ready.
         runtime.config_problems = exc.problems
 
+    runtime.identity = identity_service(settings, runtime.database, runtime.config)
+    runtime.authenticator = Authenticator(
+        runtime.identity.tokens, runtime.identity.status, cache_s=settings.account_cache_s
+    )
     resources = AsyncExitStack()
     if runtime.config is not None:
         runtime.provider = build_provider(settings, runtime.config.media.profiles, resources)
@@ -84,7 +92,10 @@ def build_app(
                     runtime.provider,
                     runtime.events,
                     holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
-                    housekeeping=[IdempotencyKeys(runtime.database).forget_expired],
+                    housekeeping=[
+                        IdempotencyKeys(runtime.database).forget_expired,
+                        forget_expired_credentials,
+                    ],
                 )
                 task = asyncio.create_task(sweeper.run_forever(settings.sweep_interval_s))
                 resources.push_async_callback(_cancel, task)
@@ -107,6 +118,7 @@ def build_app(
             }
         ),
         exception_handlers=exception_handlers,
+        middleware=[remember_client],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Voulezvous platform",
@@ -124,14 +136,37 @@ async def _cancel(task: asyncio.Task[None]) -> None:
         await task
 
 
+def identity_service(
+    settings: Settings, database: Database, config: ConfigBundle | None = None
+) -> IdentityService:
+    """Accounts and sign-in over ``database``, with the settings' numbers."""
+    tokens = TokenService(
+        settings.effective_token_secret(), ttl=timedelta(seconds=settings.token_ttl_s)
+    )
+    quarantine_days = 3  # cost-tiers.yaml's value, used only while the config is broken
+    if config is not None:
+        quarantine_days = config.limits.random.quarantine.account_age_below_days
+    policy = IdentityPolicy(
+        refresh_ttl_s=settings.refresh_token_ttl_s,
+        magic_link_ttl_s=settings.magic_link_ttl_s,
+        failure_limit=settings.auth_failure_limit,
+        failure_window_s=settings.auth_failure_window_s,
+        ticket_ttl_s=settings.socket_ticket_ttl_s,
+        new_account_days=quarantine_days,
+    )
+    passwords = Passwords(settings.effective_hash_profile())
+    return IdentityService(database, passwords, tokens, policy)
+
+
 def contract_routers(
     settings: Settings, runtime: Runtime, extra: Extension | None = None
 ) -> list[Router]:
     """Every generated router, wired to the handlers that exist (the others answer 501)."""
-    tokens = TokenService(
-        settings.effective_token_secret(), ttl=timedelta(seconds=settings.token_ttl_s)
+    identity = runtime.identity or identity_service(settings, runtime.database, runtime.config)
+    authenticator = runtime.authenticator or Authenticator(
+        identity.tokens, identity.status, cache_s=settings.account_cache_s
     )
-    guards = {"bearerAuth": bearer_verifier(tokens)}
+    guards = {"bearerAuth": authenticator.http_verifier()}
     sessions = None
     if runtime.config is not None and runtime.provider is not None:
         service = SessionService(
@@ -143,7 +178,10 @@ def contract_routers(
         )
         sessions = SessionHandlers(service, IdempotencyKeys(runtime.database))
     return [
-        *control_plane_routers(ControlPlaneHandlers(sessions=sessions), guards=guards),
+        *control_plane_routers(
+            ControlPlaneHandlers(sessions=sessions, identity=IdentityHandlers(identity)),
+            guards=guards,
+        ),
         *public_api_routers(PublicApiHandlers()),
         *lab_control_routers(
             (extra.lab_control if extra else None) or LabControlHandlers(),

@@ -15,7 +15,9 @@ from runtime.store import head_revision, ping, schema_revision
 
 if TYPE_CHECKING:
     from generated.config import ConfigBundle
+    from runtime.auth import Authenticator
     from runtime.config import ConfigProblem
+    from runtime.identity import IdentityService
     from runtime.media import MediaProvider
     from runtime.store import Database
 
@@ -32,6 +34,8 @@ class Runtime:
     config: ConfigBundle | None = None
     provider: MediaProvider | None = None
     config_problems: list[ConfigProblem] = field(default_factory=list)
+    identity: IdentityService | None = None
+    authenticator: Authenticator | None = None
 
 
 async def readiness(runtime: Runtime) -> dict[str, Any]:

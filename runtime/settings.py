@@ -42,6 +42,38 @@ class Settings(BaseSettings):
         default=None, description="HS256 key of the bearer tokens (VVTV_TOKEN_SECRET)"
     )
     token_ttl_s: int = Field(default=900, gt=0, le=900, description="15 min at most (epic N)")
+    refresh_token_ttl_s: int = Field(
+        default=30 * 86400, gt=0, description="Refresh token lifetime (the contract's example)"
+    )
+    magic_link_ttl_s: int = Field(
+        default=900, gt=0, le=900, description="Sign-in link lifetime: 15 min, single use"
+    )
+    auth_failure_limit: int = Field(
+        default=10, ge=1, description="Failed sign-ins per key and window before 429"
+    )
+    auth_failure_window_s: int = Field(
+        default=900, gt=0, description="The failed sign-in window, seconds (chosen: 15 min)"
+    )
+    socket_ticket_ttl_s: int = Field(
+        default=30, gt=0, le=300, description="WebSocket ticket lifetime, seconds (chosen)"
+    )
+    account_cache_s: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a process trusts what it read of an account (ban, role); chosen",
+    )
+    password_hash_profile: Literal["rfc9106_low_memory", "cheapest"] = Field(
+        default="rfc9106_low_memory",
+        description="argon2id parameters: RFC 9106 (low memory); `cheapest` for tests only",
+    )
+    dev_seed: bool = Field(
+        default=True, description="vvtv up in dev creates the demo accounts it prints"
+    )
+    event_bus_url: str | None = Field(
+        default=None,
+        description="memory://, postgresql://... or redis://...; by default the database's"
+        " own (PostgreSQL LISTEN/NOTIFY) or memory (SQLite: one process)",
+    )
     session_lease_s: int = Field(
         default=30, ge=3, description="Session lease without a heartbeat, seconds (chosen)"
     )
@@ -75,6 +107,20 @@ class Settings(BaseSettings):
         if self.env != "dev":
             raise ValueError("VVTV_TOKEN_SECRET must be set when VVTV_ENV is not dev")
         return DEV_TOKEN_SECRET
+
+    def effective_hash_profile(self) -> Literal["rfc9106_low_memory", "cheapest"]:
+        """The argon2 parameters; the test-only cheap profile is refused in production."""
+        if self.password_hash_profile == "cheapest" and self.env == "prod":  # noqa: S105
+            raise ValueError("VVTV_PASSWORD_HASH_PROFILE=cheapest is for tests, not prod")
+        return self.password_hash_profile
+
+    def effective_event_bus_url(self) -> str:
+        """Where events fan out: the bus URL, else the database's own LISTEN/NOTIFY."""
+        if self.event_bus_url:
+            return self.event_bus_url
+        if self.database_url.startswith(("postgresql", "postgres")):
+            return self.database_url
+        return "memory://"
 
     def effective_turn_secrets(self) -> list[str]:
         """The TURN secrets; a development default only with ``VVTV_ENV=dev``."""

@@ -115,6 +115,8 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
             "run `vvtv config validate`"
         )
     click.echo("  stop with    Ctrl-C (or SIGTERM)")
+    if settings.env == "dev" and settings.dev_seed:
+        _print_demo_accounts(settings, base)
     if workers > 1:
         click.echo(f"  workers      {workers}")
         _serve_workers(settings.host, settings.port, workers, overrides)
@@ -138,6 +140,23 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
     if not server.started:
         sys.exit(1)
     click.echo("vvtv stopped")
+
+
+def _print_demo_accounts(settings: Settings, base: str) -> None:
+    """Make the development demo accounts (once) and say how to sign in with them."""
+    from runtime.identity.seed import seed_demo_accounts  # noqa: PLC0415
+    from vvtv.commands._support import with_identity  # noqa: PLC0415
+
+    made = with_identity(settings, seed_demo_accounts, migrate=False)
+    click.echo("  demo accounts (dev only; sign in at POST /v1/auth/token)")
+    for demo, _created in made:
+        click.echo(f"    {demo.email:28} {demo.password:22} {demo.role}")
+    first = made[0][0]
+    click.echo(
+        f"  sign in      curl -s {base}/v1/auth/token -H 'Content-Type: application/json' "
+        f'-d \'{{"grant_type":"password","email":"{first.email}",'
+        f'"password":"{first.password}"}}\''
+    )
 
 
 @cli.command()
@@ -272,36 +291,6 @@ def db_current() -> None:
 
 
 @cli.group()
-def dev() -> None:
-    """Development helpers (refused outside VVTV_ENV=dev)."""
-
-
-@dev.command("token")
-@click.argument("user")
-@click.option("--role", "roles", multiple=True, help="A role to grant (repeatable).")
-def dev_token(user: str, roles: tuple[str, ...]) -> None:
-    """Print a bearer token for USER (a UUID, or any name: it is hashed into one)."""
-    import uuid  # noqa: PLC0415
-    from datetime import timedelta  # noqa: PLC0415
-
-    from runtime.auth import Caller, TokenService  # noqa: PLC0415
-    from runtime.settings import Settings  # noqa: PLC0415
-
-    settings = Settings()
-    if settings.env != "dev":
-        click.echo("error: `vvtv dev token` works only with VVTV_ENV=dev", err=True)
-        sys.exit(2)
-    try:
-        user_id = uuid.UUID(user)
-    except ValueError:
-        user_id = uuid.uuid5(uuid.NAMESPACE_URL, f"https://voulezvous.tv/dev-users/{user}")
-    tokens = TokenService(
-        settings.effective_token_secret(), ttl=timedelta(seconds=settings.token_ttl_s)
-    )
-    click.echo(tokens.issue(Caller(user_id, roles)))
-
-
-@cli.group()
 def contracts() -> None:
     """Gates over the contracts: lint them, and classify changes as breaking or not."""
 
@@ -432,6 +421,17 @@ def config_show(tier: str | None, fmt: str) -> None:
         click.echo(json.dumps(data, indent=2))
     else:
         click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+
+
+def _register() -> None:
+    from vvtv.commands.dev import dev  # noqa: PLC0415
+    from vvtv.commands.users import users  # noqa: PLC0415
+
+    cli.add_command(dev)
+    cli.add_command(users)
+
+
+_register()
 
 
 def main() -> None:

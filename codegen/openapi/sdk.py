@@ -166,7 +166,7 @@ def render_sdk(
                 _sdk_op(api, op, _short_name(op, tag.name, taken), status_codes)
                 for op in api.operations_of(tag.name)
             ]
-            text = " ".join(" ".join(o.signature) + o.returns for o in ops)
+            text = " ".join(" ".join([*o.signature, o.returns]) for o in ops)
             files[base / api.name / f"{tag.py_name}.py"] = env.get_template("sdk_tag.py.j2").render(
                 header=header,
                 api=api,

@@ -1,6 +1,23 @@
-"""Identity, minimal but real: bearer JWTs and the verifiers the routers' guards call."""
+"""Authentication: bearer JWTs, roles, and the one guard of routes and sockets."""
 
+from runtime.auth.guard import (
+    AccountStatus,
+    Authenticator,
+    Banned,
+    Unauthenticated,
+    bearer_token,
+    caller_of,
+)
 from runtime.auth.tokens import Caller, InvalidTokenError, TokenService
-from runtime.auth.verifiers import bearer_verifier
 
-__all__ = ["Caller", "InvalidTokenError", "TokenService", "bearer_verifier"]
+__all__ = [
+    "AccountStatus",
+    "Authenticator",
+    "Banned",
+    "Caller",
+    "InvalidTokenError",
+    "TokenService",
+    "Unauthenticated",
+    "bearer_token",
+    "caller_of",
+]

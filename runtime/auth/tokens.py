@@ -1,14 +1,21 @@
-"""Bearer JWTs (HS256, PyJWT): issue and verify; the subject is the user id."""
+"""Bearer JWTs (HS256, PyJWT): issue and verify; the subject is the user id.
+
+Claims: ``sub`` (user id), ``iss``, ``iat``, ``exp``, ``role`` (the highest role) with
+``roles`` (every role it holds, as ``CurrentUser.roles`` lists them) and ``did`` (the
+device the token was issued to, when the client named one at sign-in).
+"""
 
 from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import jwt
+
+from runtime.auth.roles import ROLE_ORDER
 
 __all__ = ["Caller", "InvalidTokenError", "TokenService"]
 
@@ -23,6 +30,16 @@ class Caller:
 
     user_id: uuid.UUID
     roles: tuple[str, ...] = ()
+    device_id: str | None = None
+    # When the token that vouches for the caller stops working (epoch seconds); a socket
+    # opened with it is closed then. Not part of who the caller is.
+    expires_at: float | None = field(default=None, compare=False)
+
+    @property
+    def role(self) -> str:
+        """The highest known role held (``user`` when the token names none)."""
+        known = [r for r in ROLE_ORDER if r in self.roles]
+        return known[-1] if known else "user"
 
 
 class InvalidTokenError(ValueError):
@@ -47,16 +64,24 @@ class TokenService:
         # until it expires, so its signature need not be checked on every request.
         self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
 
+    @property
+    def ttl_s(self) -> int:
+        """Seconds an issued token lives."""
+        return int(self._ttl.total_seconds())
+
     def issue(self, caller: Caller) -> str:
         """A signed token for ``caller`` that expires after the configured time to live."""
         now = self._clock()
-        claims = {
+        claims: dict[str, object] = {
             "sub": str(caller.user_id),
             "iss": self._issuer,
             "iat": int(now.timestamp()),
             "exp": int((now + self._ttl).timestamp()),
             "roles": list(caller.roles),
+            "role": caller.role,
         }
+        if caller.device_id is not None:
+            claims["did"] = caller.device_id
         return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
 
     def verify(self, token: str) -> Caller:
@@ -91,7 +116,13 @@ class TokenService:
             if float(claims["iat"]) > now + _ISSUED_SKEW_S:
                 raise InvalidTokenError("issued in the future")
             roles = claims.get("roles", [])
-            caller = Caller(uuid.UUID(str(claims["sub"])), tuple(str(r) for r in roles))
+            device = claims.get("did")
+            caller = Caller(
+                uuid.UUID(str(claims["sub"])),
+                tuple(str(r) for r in roles),
+                device_id=None if device is None else str(device),
+                expires_at=float(claims["exp"]),
+            )
             return caller, float(claims["exp"])
         except (jwt.PyJWTError, ValueError, KeyError) as exc:
             raise InvalidTokenError(str(exc)) from None

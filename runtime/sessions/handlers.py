@@ -11,8 +11,7 @@ from pydantic import BaseModel
 
 from generated.control_plane import models
 from generated.control_plane.server import SessionsHandlers
-from generated.server_support import ProblemError
-from runtime.auth import Caller
+from runtime.auth import Caller, caller_of
 from runtime.idempotency import Answer, IdempotencyKeys, request_hash
 from runtime.sessions.rules import cost_estimate, egress_gb_per_hour
 from runtime.sessions.service import Requested, SessionService
@@ -21,12 +20,6 @@ from runtime.sessions.store import SessionRow
 __all__ = ["SessionHandlers", "session_model"]
 
 M = TypeVar("M", bound=BaseModel)
-
-
-def _caller(caller: Any) -> Caller:
-    if not isinstance(caller, Caller):  # the guard always sets one on these routes
-        raise ProblemError(401, "AUTH_FAILED", "Authentication required")
-    return caller
 
 
 def session_model(row: SessionRow, *, now: datetime | None = None) -> models.Session:
@@ -118,7 +111,7 @@ class SessionHandlers:
         self, *, caller: Any, body: models.CreateSessionRequest, idempotency_key: str | None = None
     ) -> models.Session:
         """Create a session (once per Idempotency-Key)."""
-        who = _caller(caller)
+        who = caller_of(caller)
 
         async def create() -> models.Session:
             return session_model(await self.service.create(who, _wanted(body)))
@@ -130,7 +123,7 @@ class SessionHandlers:
 
     async def get_session(self, *, caller: Any, session_id: UUID) -> models.Session:
         """Get a session."""
-        return session_model(await self.service.get(_caller(caller), session_id))
+        return session_model(await self.service.get(caller_of(caller), session_id))
 
     async def transition_session(
         self,
@@ -141,7 +134,7 @@ class SessionHandlers:
         idempotency_key: str | None = None,
     ) -> models.SessionTransition:
         """Transition a session to another mode (once per Idempotency-Key)."""
-        who = _caller(caller)
+        who = caller_of(caller)
 
         async def move() -> models.SessionTransition:
             done = await self.service.transition(who, session_id, _wanted(body))
@@ -159,11 +152,11 @@ class SessionHandlers:
 
     async def end_session(self, *, caller: Any, session_id: UUID) -> models.Session:
         """End a session."""
-        return session_model(await self.service.end(_caller(caller), session_id))
+        return session_model(await self.service.end(caller_of(caller), session_id))
 
     async def heartbeat_session(self, *, caller: Any, session_id: UUID) -> models.SessionLease:
         """Renew a session's lease."""
-        row = await self.service.heartbeat(_caller(caller), session_id)
+        row = await self.service.heartbeat(caller_of(caller), session_id)
         lease = self.service.lease_s
         return models.SessionLease(
             session_id=row["id"],

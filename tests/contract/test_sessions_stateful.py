@@ -6,8 +6,6 @@ checks: no failure is tolerated (these operations have handlers).
 
 from __future__ import annotations
 
-import uuid
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +15,23 @@ from hypothesis import HealthCheck, settings
 
 from codegen.openapi.document import bundle
 from runtime.app import build_app
-from runtime.auth import Caller, TokenService
-from runtime.settings import DEV_TOKEN_SECRET, Settings
+from runtime.settings import Settings
 from runtime.store import upgrade
+from tests.support.accounts import make_account
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKEN = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(minutes=30)).issue(Caller(uuid.uuid4()))
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> Any:
+async def app_and_token(tmp_path: Path) -> tuple[Any, str]:
     url = f"sqlite:///{tmp_path / 'vvtv.db'}"
     await upgrade(url)
-    return build_app(Settings(database_url=url))
+    _user, token = await make_account(url)
+    return build_app(Settings(database_url=url)), token
 
 
-def test_sessions_state_machine(app: Any) -> None:
+def test_sessions_state_machine(app_and_token: tuple[Any, str]) -> None:
+    app, token = app_and_token
     document = bundle(ROOT / "contracts" / "openapi" / "control-plane.yaml").document
     schema = schemathesis.openapi.from_dict(document).include(path_regex="^/v1/sessions")
     schema.app = app
@@ -46,7 +45,7 @@ def test_sessions_state_machine(app: Any) -> None:
         """A real token on every call; schemathesis also probes without it (ignored_auth)."""
 
         def get(self, case: Any, context: Any) -> str:
-            return TOKEN
+            return token
 
         def set(self, case: Any, data: str, context: Any) -> None:
             case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
@@ -65,10 +64,16 @@ def test_sessions_state_machine(app: Any) -> None:
         deadline=None,
         suppress_health_check=list(HealthCheck),
     )
-    Sessions.run()
     # The links were followed: sessions were created, then read, renewed or ended.
     # (Random target modes seldom name a transition the manifests allow; transitions
-    # are driven end to end by the SDK tests.)
-    succeeded = {operation for operation, status in seen if status < 300}
+    # are driven end to end by the SDK tests.) One run in about eight draws only calls
+    # without the token (schemathesis probes the security scheme), so up to three runs
+    # are pooled; every call of every run is still checked.
+    followed = {"get_session", "heartbeat_session", "end_session"}
+    for _run in range(3):
+        Sessions.run()
+        succeeded = {operation for operation, status in seen if status < 300}
+        if "create_session" in succeeded and succeeded & followed:
+            break
     assert "create_session" in succeeded, seen
-    assert succeeded & {"get_session", "heartbeat_session", "end_session"}, seen
+    assert succeeded & followed, seen

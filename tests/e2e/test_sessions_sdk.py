@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -23,30 +22,29 @@ from voulezvous_sdk.errors import (
 )
 
 from runtime.app import build_app
-from runtime.auth import Caller, TokenService
-from runtime.settings import DEV_TOKEN_SECRET, Settings
+from runtime.settings import Settings
 from runtime.store import upgrade
+from tests.support.accounts import make_account
 from tests.support.net import free_port
-
-TOKENS = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(minutes=15))
-
-
-def _token(user: uuid.UUID) -> str:
-    return TOKENS.issue(Caller(user))
 
 
 @pytest.fixture
-async def app(tmp_path: Path) -> Litestar:
-    url = f"sqlite:///{tmp_path / 'vvtv.db'}"
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'vvtv.db'}"
+
+
+@pytest.fixture
+async def app(url: str) -> Litestar:
     await upgrade(url)
     return build_app(Settings(database_url=url))
 
 
-async def test_async_client_drives_the_whole_lifecycle(app: Litestar) -> None:
-    user = uuid.uuid4()
+async def test_async_client_drives_the_whole_lifecycle(app: Litestar, url: str) -> None:
+    user, token = await make_account(url)
+    _stranger, other = await make_account(url)
     transport = httpx.ASGITransport(app=app)
     async with AsyncControlPlaneClient(
-        "http://app.test", auth=BearerAuth(_token(user)), transport=transport
+        "http://app.test", auth=BearerAuth(token), transport=transport
     ) as client:
         created = await client.sessions.create(body=models.CreateSessionRequest(mode="party"))
         assert (created.state, created.mode, created.user_id) == ("active", "party", user)
@@ -86,7 +84,7 @@ async def test_async_client_drives_the_whole_lifecycle(app: Litestar) -> None:
 
     # Somebody else's session reads as absent.
     async with AsyncControlPlaneClient(
-        "http://app.test", auth=BearerAuth(_token(uuid.uuid4())), transport=transport
+        "http://app.test", auth=BearerAuth(other), transport=transport
     ) as stranger:
         with pytest.raises(NotFoundError):
             await stranger.sessions.get(session_id=created.id)
@@ -106,9 +104,9 @@ def served(app: Litestar) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_sync_client_against_the_running_app(served: str) -> None:
-    user = uuid.uuid4()
-    with ControlPlaneClient(served, auth=BearerAuth(_token(user))) as client:
+def test_sync_client_against_the_running_app(served: str, url: str) -> None:
+    _user, token = asyncio.run(make_account(url))
+    with ControlPlaneClient(served, auth=BearerAuth(token)) as client:
         created = client.sessions.create(body=models.CreateSessionRequest(mode="broadcast"))
         client.sessions.heartbeat(session_id=created.id)
         moved = client.sessions.transition(

@@ -21,14 +21,18 @@ def _cmdline(pid: str) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
-def _token() -> str:
-    import uuid  # noqa: PLC0415
-    from datetime import timedelta  # noqa: PLC0415
+def _sign_in(port: int) -> str:
+    """Sign in as the first demo account `vvtv up` made, as the README shows."""
+    from runtime.identity.seed import DEMO_ACCOUNTS  # noqa: PLC0415
 
-    from runtime.auth import Caller, TokenService  # noqa: PLC0415
-    from runtime.settings import DEV_TOKEN_SECRET  # noqa: PLC0415
-
-    return TokenService(DEV_TOKEN_SECRET, ttl=timedelta(minutes=5)).issue(Caller(uuid.uuid4()))
+    demo = DEMO_ACCOUNTS[0]
+    answer = httpx.post(
+        f"http://127.0.0.1:{port}/v1/auth/token",
+        json={"grant_type": "password", "email": demo.email, "password": demo.password},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["access_token"])
 
 
 def _start(tmp_path: Path, port: int, *extra: str, url: str = "") -> subprocess.Popen[str]:
@@ -88,7 +92,7 @@ def test_up_with_two_workers_serves_and_stops_cleanly(tmp_path: Path, store_url:
         # Two worker processes under the supervisor, each with its own app.
         children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         workers = [c for c in children if "spawn_main" in _cmdline(c)]
-        token = _token()
+        token = _sign_in(port)
         created = httpx.post(
             f"http://127.0.0.1:{port}/v1/sessions",
             json={"mode": "party"},
@@ -105,6 +109,7 @@ def test_up_with_two_workers_serves_and_stops_cleanly(tmp_path: Path, store_url:
     assert created.status_code == 201, created.text
     assert proc.returncode == 0, output
     assert "workers      2" in output and "vvtv stopped" in output
+    assert "demo accounts" in output and "alice@demo.voulezvous.tv" in output
 
 
 @pytest.mark.timeout(300)

@@ -14,14 +14,12 @@ from sqlalchemy import func, select, update
 
 from generated.server_support import ProblemError
 from runtime.app import build_app
-from runtime.auth import Caller, TokenService
 from runtime.idempotency import IdempotencyKeys
-from runtime.settings import DEV_TOKEN_SECRET, Settings
+from runtime.settings import Settings
 from runtime.store import open_database, upgrade
 from runtime.store.clock import database_now
 from runtime.store.tables import idempotency_keys, sessions
-
-TOKENS = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(minutes=15))
+from tests.support.accounts import make_account, token_for
 
 
 @pytest.fixture
@@ -35,8 +33,12 @@ async def client(store_url: str) -> AsyncIterator[httpx.AsyncClient]:
     await app.state.runtime.database.close()
 
 
+async def _user(store_url: str) -> uuid.UUID:
+    return (await make_account(store_url))[0]
+
+
 def _as(user: uuid.UUID, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {TOKENS.issue(Caller(user))}"}
+    headers = {"Authorization": f"Bearer {token_for(user)}"}
     if key is not None:
         headers["Idempotency-Key"] = key
     return headers
@@ -54,7 +56,7 @@ async def _sessions_of(store_url: str, user: uuid.UUID) -> int:
 async def test_a_retried_create_returns_the_first_session(
     client: httpx.AsyncClient, store_url: str
 ) -> None:
-    user, key = uuid.uuid4(), str(uuid.uuid4())
+    user, key = await _user(store_url), str(uuid.uuid4())
     first = await client.post("/v1/sessions", json={"mode": "party"}, headers=_as(user, key))
     again = await client.post("/v1/sessions", json={"mode": "party"}, headers=_as(user, key))
     assert first.status_code == again.status_code == 201
@@ -66,13 +68,15 @@ async def test_a_retried_create_returns_the_first_session(
     assert len({first.json()["id"], fresh.json()["id"], other.json()["id"]}) == 3
     # Keys are per user: the same key of someone else is theirs alone.
     stranger = await client.post(
-        "/v1/sessions", json={"mode": "party"}, headers=_as(uuid.uuid4(), key)
+        "/v1/sessions", json={"mode": "party"}, headers=_as(await _user(store_url), key)
     )
     assert stranger.status_code == 201 and stranger.json()["id"] != first.json()["id"]
 
 
-async def test_the_same_key_with_another_body_is_a_conflict(client: httpx.AsyncClient) -> None:
-    user, key = uuid.uuid4(), "same-key"
+async def test_the_same_key_with_another_body_is_a_conflict(
+    client: httpx.AsyncClient, store_url: str
+) -> None:
+    user, key = await _user(store_url), "same-key"
     assert (
         await client.post("/v1/sessions", json={"mode": "party"}, headers=_as(user, key))
     ).status_code == 201
@@ -85,7 +89,7 @@ async def test_the_same_key_with_another_body_is_a_conflict(client: httpx.AsyncC
 async def test_simultaneous_duplicates_create_one_session(
     client: httpx.AsyncClient, store_url: str
 ) -> None:
-    user, key = uuid.uuid4(), str(uuid.uuid4())
+    user, key = await _user(store_url), str(uuid.uuid4())
     replies = await asyncio.gather(
         *(
             client.post("/v1/sessions", json={"mode": "party"}, headers=_as(user, key))
@@ -100,8 +104,10 @@ async def test_simultaneous_duplicates_create_one_session(
     assert await _sessions_of(store_url, user) == 1
 
 
-async def test_a_retried_transition_returns_its_first_answer(client: httpx.AsyncClient) -> None:
-    user, key = uuid.uuid4(), str(uuid.uuid4())
+async def test_a_retried_transition_returns_its_first_answer(
+    client: httpx.AsyncClient, store_url: str
+) -> None:
+    user, key = await _user(store_url), str(uuid.uuid4())
     party = (await client.post("/v1/sessions", json={"mode": "party"}, headers=_as(user))).json()
     path = f"/v1/sessions/{party['id']}/transition"
     first = await client.post(path, json={"to_mode": "sniffers"}, headers=_as(user, key))
@@ -113,8 +119,10 @@ async def test_a_retried_transition_returns_its_first_answer(client: httpx.Async
     assert third.status_code == 409 and third.json()["code"] == "INVALID_TRANSITION"
 
 
-async def test_a_refusal_is_recorded_and_replayed(client: httpx.AsyncClient) -> None:
-    user = uuid.uuid4()
+async def test_a_refusal_is_recorded_and_replayed(
+    client: httpx.AsyncClient, store_url: str
+) -> None:
+    user = await _user(store_url)
     for _ in range(2):
         refused = await client.post(
             "/v1/sessions", json={"mode": "random"}, headers=_as(user, "refused")
@@ -132,7 +140,7 @@ async def test_claims_of_dead_processes_are_taken_over_and_old_keys_forgotten(
     await upgrade(store_url)
     database = open_database(store_url)
     keys = IdempotencyKeys(database, keep_s=3600, abandoned_after_s=30)
-    user = uuid.uuid4()
+    user = await _user(store_url)
     calls = 0
 
     async def produce():  # type: ignore[no-untyped-def]

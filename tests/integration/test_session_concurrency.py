@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -23,14 +23,13 @@ import pytest
 from sqlalchemy import func, select, update
 
 from runtime.app import build_app
-from runtime.auth import Caller, TokenService
-from runtime.settings import DEV_TOKEN_SECRET, Settings
+from runtime.settings import Settings
 from runtime.store import create_engine, open_database, upgrade
 from runtime.store.tables import session_outbox, sessions, sweeper_leases
+from tests.support.accounts import make_account
 from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-TOKENS = TokenService(DEV_TOKEN_SECRET, ttl=timedelta(minutes=15))
 
 
 async def _race(
@@ -84,7 +83,7 @@ async def test_200_concurrent_transitions_on_sqlite(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'vvtv.db'}"
     await upgrade(url)
     app = build_app(Settings(database_url=url))
-    token = TOKENS.issue(Caller(uuid.uuid4()))
+    _user, token = await make_account(url)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://app"
     ) as client:
@@ -163,7 +162,7 @@ def single_worker(store_url: str) -> Iterator[tuple[str, str, subprocess.Popen[s
 @pytest.mark.parametrize("store_url", ["postgres"], indirect=True)
 async def test_1000_concurrent_transitions_across_4_workers(workers: tuple[str, str]) -> None:
     base, url = workers
-    token = TOKENS.issue(Caller(uuid.uuid4()))
+    _user, token = await make_account(url)
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
         session_id, statuses, codes = await _race(client, token, 1000)
@@ -181,8 +180,8 @@ async def test_a_worker_killed_mid_transition_leaves_nothing_half_done(
     single_worker: tuple[str, str, subprocess.Popen[str]],
 ) -> None:
     base, store_url, process = single_worker
-    user = uuid.uuid4()
-    headers = {"Authorization": f"Bearer {TOKENS.issue(Caller(user))}"}
+    _user, token = await make_account(store_url)
+    headers = {"Authorization": f"Bearer {token}"}
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:
             ids = []

@@ -13,6 +13,7 @@ from sqlalchemy import insert, inspect
 from sqlalchemy.exc import IntegrityError
 
 import lab.store.tables  # noqa: F401  (the LAB's tables join the one schema)
+import runtime.identity.tables  # noqa: F401  (so do the contexts')
 from runtime.store import create_engine, current_revision, downgrade, head_revision, upgrade
 from runtime.store.tables import metadata, sessions
 
@@ -31,6 +32,11 @@ TABLES = {
     "lab_nightly_runs",
     "lab_state",
     "lab_signatures",
+    "accounts",
+    "refresh_tokens",
+    "magic_links",
+    "auth_throttle",
+    "socket_tickets",
 }
 
 

@@ -23,7 +23,7 @@ from collections.abc import (
     Iterator,
     Mapping,
 )
-from typing import Any
+from typing import Any, cast
 
 from voulezvous_sdk.events import (
     ChatMessageEvent,
@@ -95,7 +95,7 @@ def _default_connector(url: str, headers: Mapping[str, str]) -> Frames:
         from websockets.sync.client import connect  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError("install `websockets` or pass `connect=` to subscribe") from exc
-    return connect(url, additional_headers=dict(headers))  # type: ignore[no-any-return]
+    return cast(Frames, connect(url, additional_headers=dict(headers)))
 
 
 async def _default_async_connector(url: str, headers: Mapping[str, str]) -> AsyncFrames:
@@ -103,7 +103,7 @@ async def _default_async_connector(url: str, headers: Mapping[str, str]) -> Asyn
         from websockets.asyncio.client import connect  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError("install `websockets` or pass `connect=` to subscribe") from exc
-    return await connect(url, additional_headers=dict(headers))  # type: ignore[no-any-return]
+    return cast(AsyncFrames, await connect(url, additional_headers=dict(headers)))
 
 
 class _Base:

@@ -17,6 +17,7 @@ platform to its total (`max_presence_tiles_total`).
 from __future__ import annotations
 
 from typing import Any, Literal, cast  # noqa: F401
+from uuid import UUID
 
 from voulezvous_sdk._core import AsyncTransport, OperationSpec, SyncTransport
 from voulezvous_sdk.control_plane import models
