@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages the platform runs with, only when absent.
 # `system-deps.sh node` installs the generator's Node.js and npm instead, and
-# `system-deps.sh test` what the tests start themselves (coturn for TURN).
+# `system-deps.sh test` what the tests start themselves (coturn for TURN, redis-server
+# for the Redis event bus).
 set -euo pipefail
 
 missing=()
@@ -10,6 +11,7 @@ if [ "${1:-}" = node ]; then
   command -v npm >/dev/null 2>&1 || missing+=(npm)
 elif [ "${1:-}" = test ]; then
   command -v turnserver >/dev/null 2>&1 || missing+=(coturn)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 else
   command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
   command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)

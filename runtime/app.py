@@ -28,6 +28,8 @@ from runtime.auth import Authenticator, TokenService
 from runtime.auth.client import remember_client
 from runtime.config import ConfigError, load_config
 from runtime.contract_docs import ContractDocsController, contract_files
+from runtime.events import build_event_bus
+from runtime.events.journal import forget_payloads
 from runtime.extension import Extension, ExtensionFactory
 from runtime.idempotency import IdempotencyKeys
 from runtime.identity import IdentityHandlers, IdentityPolicy, IdentityService, Passwords
@@ -68,6 +70,9 @@ def build_app(
         # The app still serves so that /health/ready can say why it is not ready.
         runtime.config_problems = exc.problems
 
+    runtime.events = build_event_bus(
+        settings.effective_event_bus_url(), runtime.database, settings.database_url
+    )
     runtime.identity = identity_service(settings, runtime.database, runtime.config)
     runtime.authenticator = Authenticator(
         runtime.identity.tokens, runtime.identity.status, cache_s=settings.account_cache_s
@@ -76,6 +81,7 @@ def build_app(
     if runtime.config is not None:
         runtime.provider = build_provider(settings, runtime.config.media.profiles, resources)
     extra = extension(runtime, settings) if extension is not None else Extension()
+    events = runtime.events
 
     @asynccontextmanager
     async def lifespan(_app: Litestar) -> AsyncIterator[None]:
@@ -85,16 +91,19 @@ def build_app(
         gc.freeze()
         async with resources:
             resources.push_async_callback(runtime.database.close)
+            await events.start()
+            resources.push_async_callback(events.stop)
             if runtime.provider is not None:
                 # Lease expiry and revokes run in every process; one sweep at a time.
                 sweeper = Sweeper(
                     runtime.database,
                     runtime.provider,
-                    runtime.events,
+                    events,
                     holder=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
                     housekeeping=[
                         IdempotencyKeys(runtime.database).forget_expired,
                         forget_expired_credentials,
+                        forget_payloads,
                     ],
                 )
                 task = asyncio.create_task(sweeper.run_forever(settings.sweep_interval_s))
@@ -168,7 +177,7 @@ def contract_routers(
     )
     guards = {"bearerAuth": authenticator.http_verifier()}
     sessions = None
-    if runtime.config is not None and runtime.provider is not None:
+    if runtime.config is not None and runtime.provider is not None and runtime.events:
         service = SessionService(
             runtime.database,
             runtime.config,

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from litestar import Controller, Response, get
 from litestar.datastructures import State
 
-from runtime.events import EventBus, MemoryEventBus
 from runtime.problem import problem_response
 from runtime.store import head_revision, ping, schema_revision
 
@@ -17,6 +16,7 @@ if TYPE_CHECKING:
     from generated.config import ConfigBundle
     from runtime.auth import Authenticator
     from runtime.config import ConfigProblem
+    from runtime.events import ChannelsEventBus
     from runtime.identity import IdentityService
     from runtime.media import MediaProvider
     from runtime.store import Database
@@ -30,7 +30,7 @@ class Runtime:
 
     database: Database
     ready_timeout_s: float
-    events: EventBus = field(default_factory=MemoryEventBus)
+    events: ChannelsEventBus | None = None
     config: ConfigBundle | None = None
     provider: MediaProvider | None = None
     config_problems: list[ConfigProblem] = field(default_factory=list)
@@ -50,6 +50,8 @@ async def readiness(runtime: Runtime) -> dict[str, Any]:
     else:
         first = [p.render() for p in runtime.config_problems[:5]]
         checks["config"] = {"ok": False, "problems": len(runtime.config_problems), "first": first}
+    if runtime.events is not None:
+        checks["events"] = {"ok": runtime.events.ready, "transport": runtime.events.name}
     try:
         await asyncio.wait_for(ping(runtime.database.engine), timeout=runtime.ready_timeout_s)
         checks["database"] = {"ok": True}

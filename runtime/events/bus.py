@@ -1,69 +1,59 @@
-"""The event-bus port and its in-memory backend (Postgres LISTEN/NOTIFY comes with presence).
+"""The event-bus port: publish envelopes on channels, listen to the ones a process serves.
 
-Every event is checked against its contract schema before it is published: an event
-that does not match is a bug of ours and is refused, never sent.
+Contexts publish; the socket hub listens. Every event is checked against its contract
+schema before it is published (an event off its schema is a bug of ours and is refused,
+never sent), and numbered by the database: ``seq`` is per channel and every process
+agrees on it. A listener is told when events of a channel were lost (``missed``), so
+that whoever depends on them can resynchronize instead of going silent.
 """
 
 from __future__ import annotations
 
-import asyncio
-import uuid
-from collections import defaultdict, deque
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any, Protocol
+from collections.abc import AsyncIterator, Callable
+from typing import Any, Protocol, TypeVar
 
-from generated.events import validate_event
+from sqlalchemy.engine import Connection
 
-__all__ = ["EventBus", "MemoryEventBus"]
+__all__ = ["Emit", "Envelope", "EventBus", "Listener", "Publish"]
+
+T = TypeVar("T")
+Envelope = dict[str, Any]
+Emit = Callable[[str, str, dict[str, Any]], Envelope]
+"""``emit(channel, event_type, data)`` inside a unit of work: the envelope it will send."""
+Publish = Callable[[Connection, Emit], T]
+
+
+class Listener(Protocol):
+    """What a process's subscriber implements; both calls must return at once."""
+
+    def deliver(self, channel: str, envelope: Envelope) -> None:
+        """One event of ``channel``, in seq order."""
+        ...
+
+    def missed(self, channel: str) -> None:
+        """Events of ``channel`` were lost (a transport outage, a hole that never filled)."""
+        ...
 
 
 class EventBus(Protocol):
-    """Publishes events on named channels; subscribers get them in order."""
+    """Publishes events on named channels; listeners get them in order, once."""
 
-    async def publish(self, channel: str, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Wrap ``data`` in an envelope with the channel's next ``seq`` and publish it."""
+    async def publish(self, channel: str, event_type: str, data: dict[str, Any]) -> Envelope:
+        """Number, check and send one event; its envelope once committed."""
         ...
 
-    def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
-        """Events published on ``channel`` from now on."""
+    async def write(self, work: Callable[[Connection, Emit], T]) -> T:
+        """Run ``work`` in a write transaction; the events it emits go out iff it commits."""
         ...
 
+    async def listen(self, channel: str, listener: Listener) -> int | None:
+        """Deliver ``channel``'s events from now on; the last seq given on it so far."""
+        ...
 
-class MemoryEventBus:
-    """One process: a queue per subscriber, a sequence per channel."""
+    async def unlisten(self, channel: str, listener: Listener) -> None:
+        """Stop delivering ``channel`` to ``listener``."""
+        ...
 
-    def __init__(self, *, queue_size: int = 1000, history: int = 1000) -> None:
-        self._seq: dict[str, int] = defaultdict(int)
-        self._subscribers: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
-        self._queue_size = queue_size
-        # The latest events, for inspection; bounded, so a long-running process keeps flat.
-        self.published: deque[tuple[str, dict[str, Any]]] = deque(maxlen=history)
-
-    async def publish(self, channel: str, event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Validate, number and fan out one event."""
-        event = {
-            "id": str(uuid.uuid4()),
-            "type": event_type,
-            "ts": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
-            "seq": self._seq[channel],
-            "data": data,
-        }
-        validate_event(event)
-        self._seq[channel] += 1
-        self.published.append((channel, event))
-        for queue in list(self._subscribers[channel]):
-            if queue.full():
-                queue.get_nowait()  # a slow subscriber sees a seq gap, never blocks others
-            queue.put_nowait(event)
-        return event
-
-    async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
-        """Yield the channel's events until the consumer stops."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(self._queue_size)
-        self._subscribers[channel].add(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._subscribers[channel].discard(queue)
+    def subscribe(self, channel: str) -> AsyncIterator[Envelope]:
+        """The channel's events from now on, as an iterator (tests, simple consumers)."""
+        ...

@@ -237,13 +237,13 @@ async def test_a_worker_killed_mid_transition_leaves_nothing_half_done(
             await conn.execute(
                 update(sweeper_leases).values(expires_at=datetime(2000, 1, 1, tzinfo=UTC))
             )
-        from runtime.events import MemoryEventBus  # noqa: PLC0415
+        from runtime.events import memory_bus  # noqa: PLC0415
         from runtime.media import FakeMediaProvider  # noqa: PLC0415
         from runtime.sessions.sweeper import Sweeper  # noqa: PLC0415
 
         provider = FakeMediaProvider()
         database = open_database(store_url)
-        sweeper = Sweeper(database, provider, MemoryEventBus(), holder="after-crash")
+        sweeper = Sweeper(database, provider, memory_bus(database), holder="after-crash")
         try:
             report = await sweeper.run_once()
         finally:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from generated.server_support import ProblemError
 from runtime.auth import Caller
 from runtime.config import load_config
-from runtime.events import MemoryEventBus
+from runtime.events import memory_bus
 from runtime.media import FakeMediaProvider
 from runtime.sessions.service import Requested, SessionService
 from runtime.sessions.store import NewSession, insert_session
@@ -28,10 +28,12 @@ GRID = Requested(mode="sniffers")  # thumb_low: a WebRTC profile
 async def world(store_url: str):  # type: ignore[no-untyped-def]
     await upgrade(store_url)
     database = open_database(store_url)
-    provider, events = FakeMediaProvider(), MemoryEventBus()
+    provider, events = FakeMediaProvider(), memory_bus(database)
+    await events.start()
     service = SessionService(database, CONFIG, events, provider, lease_s=30)
     sweeper = Sweeper(database, provider, events, holder="test", backoff_s=0)
     yield service, provider, sweeper
+    await events.stop()
     await database.close()
 
 

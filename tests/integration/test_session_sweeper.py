@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from generated.server_support import ProblemError
 from runtime.auth import Caller
 from runtime.config import load_config
-from runtime.events import MemoryEventBus
+from runtime.events import memory_bus
 from runtime.media import FakeMediaProvider
 from runtime.sessions.service import Requested, SessionService
 from runtime.sessions.sweeper import Sweeper, _expire_one
@@ -25,7 +25,8 @@ async def _setup(url: str, lease_s: int) -> tuple[SessionService, FakeMediaProvi
     await upgrade(url)
     database = open_database(url)
     provider = FakeMediaProvider()
-    events = MemoryEventBus()
+    events = memory_bus(database)
+    await events.start()
     sweeper = Sweeper(database, provider, events, holder="test", backoff_s=0, max_attempts=3)
     service = SessionService(database, CONFIG, events, provider, lease_s=lease_s)
     return service, provider, sweeper
@@ -59,7 +60,7 @@ async def test_a_silent_session_ends_within_its_lease_and_one_sweep(store_url: s
         assert (again.expired, again.revoked) == ([], [])
         assert provider.revoked == [created["id"]]
         # Events, each already checked against its schema by the bus.
-        published = [event for _, event in service.events.published]  # type: ignore[attr-defined]
+        published = [event for _, event in service.events.published]
         assert [e["type"] for e in published] == ["session.created", "session.ended"]
         assert published[1]["data"]["final_state"] == "ended"
         assert published[1]["data"]["end_reason"] == "heartbeat_timeout"
@@ -98,7 +99,7 @@ async def test_a_revoke_that_keeps_failing_marks_failed_with_one_alert(store_url
         row = await service.get(caller, created["id"])
         assert row["state"] == "failed"
         assert await _count(service, "alert.revoke_failed") == 1
-        ended = [e for _, e in service.events.published if e["type"] == "session.ended"]  # type: ignore[attr-defined]
+        ended = [e for _, e in service.events.published if e["type"] == "session.ended"]
         assert [e["data"]["final_state"] for e in ended] == ["failed"]
         assert provider.revoked == []
     finally:
@@ -109,7 +110,7 @@ async def test_one_sweep_at_a_time(store_url: str) -> None:
     await upgrade(store_url)
     databases = [open_database(store_url) for _ in range(2)]
     sweepers = [
-        Sweeper(database, FakeMediaProvider(), MemoryEventBus(), holder=f"process-{i}")
+        Sweeper(database, FakeMediaProvider(), memory_bus(database), holder=f"process-{i}")
         for i, database in enumerate(databases)
     ]
     try:
@@ -132,7 +133,7 @@ async def test_a_transition_announces_the_successor_and_ends_the_parent(store_ur
         moved = await service.transition(caller, first["id"], Requested(mode="sniffers"))
         await sweeper.run_once()
         assert provider.revoked == [first["id"]]
-        published = [e for _, e in service.events.published]  # type: ignore[attr-defined]
+        published = [e for _, e in service.events.published]
         assert [e["type"] for e in published] == [
             "session.created",
             "session.created",

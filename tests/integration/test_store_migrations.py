@@ -13,7 +13,8 @@ from sqlalchemy import insert, inspect
 from sqlalchemy.exc import IntegrityError
 
 import lab.store.tables  # noqa: F401  (the LAB's tables join the one schema)
-import runtime.identity.tables  # noqa: F401  (so do the contexts')
+import runtime.events.tables
+import runtime.identity.tables  # noqa: F401
 from runtime.store import create_engine, current_revision, downgrade, head_revision, upgrade
 from runtime.store.tables import metadata, sessions
 
@@ -37,6 +38,8 @@ TABLES = {
     "magic_links",
     "auth_throttle",
     "socket_tickets",
+    "event_channels",
+    "event_payloads",
 }
 
 
