@@ -1,4 +1,6 @@
-"""The SDK's events: the event models and validators, and typed subscriptions per channel.
+"""The AsyncAPI channels: the server's list of them, and the SDK's typed subscriptions.
+
+The SDK's events are the event models and validators with typed subscriptions per channel.
 
 The SDK installs on its own, so it carries its own copy of the generated event modules
 (they import only pydantic and the standard library) instead of importing `generated`.
@@ -17,7 +19,7 @@ __all__ = ["render_sdk_events"]
 
 
 def render_sdk_events(root: Path, rendered: dict[Path, str]) -> dict[Path, str]:
-    """``voulezvous_sdk/events`` and ``voulezvous_sdk/realtime.py`` from the rendered events."""
+    """``voulezvous_sdk/events``, ``voulezvous_sdk/realtime.py`` and ``generated/events/channels.py``."""
     events = {p: t for p, t in rendered.items() if p.parent == EVENTS_TARGET}
     if not events:
         return {}
@@ -40,5 +42,8 @@ def render_sdk_events(root: Path, rendered: dict[Path, str]) -> dict[Path, str]:
             classes=classes,
             base_url="http://127.0.0.1:8000",
         )
+    )
+    files[EVENTS_TARGET / "channels.py"] = (
+        environment().get_template("events_channels.py.j2").render(header=header, channels=channels)
     )
     return files

@@ -30,6 +30,7 @@ __all__ = [
     "get_session",
     "insert_session",
     "renew_lease",
+    "sessions_in_progress",
     "transition",
 ]
 
@@ -78,6 +79,19 @@ def get_session(conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID) -> 
     """The session if it exists and belongs to ``user_id`` (a foreign id reads as absent)."""
     query = select(sessions).where(sessions.c.id == session_id, sessions.c.user_id == user_id)
     return (conn.execute(query)).mappings().one_or_none()
+
+
+def sessions_in_progress(
+    conn: Connection, user_id: uuid.UUID, *, limit: int = 100
+) -> list[SessionRow]:
+    """The user's sessions still creating or active, oldest first."""
+    query = (
+        select(sessions)
+        .where(sessions.c.user_id == user_id, sessions.c.state.in_(("creating", "active")))
+        .order_by(sessions.c.created_at)
+        .limit(limit)
+    )
+    return list(conn.execute(query).mappings())
 
 
 def end_active(

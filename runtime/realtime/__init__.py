@@ -1,0 +1,22 @@
+"""Realtime: the socket hub, its connections, and how contexts plug channels into it."""
+
+from runtime.realtime.channel import ChannelHandler, ChannelView, SocketRefusedError
+from runtime.realtime.connection import CloseCode, Connection, ConnectionLimits
+from runtime.realtime.frames import Frame
+from runtime.realtime.hub import SocketHub
+from runtime.realtime.routes import socket_routes
+from runtime.realtime.socket_auth import SUBPROTOCOL, SocketAuthenticator
+
+__all__ = [
+    "SUBPROTOCOL",
+    "ChannelHandler",
+    "ChannelView",
+    "CloseCode",
+    "Connection",
+    "ConnectionLimits",
+    "Frame",
+    "SocketAuthenticator",
+    "SocketHub",
+    "SocketRefusedError",
+    "socket_routes",
+]
