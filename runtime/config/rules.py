@@ -12,8 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from runtime.config.problems import RuleId
+from runtime.presence.rules import GONE_WITHIN_MS, sweeper_lease_ms, worst_case_gone_ms
 
-__all__ = ["COOLDOWN_FREE_STEPS", "RULES", "Finding", "run_rules"]
+__all__ = [
+    "COOLDOWN_FREE_STEPS",
+    "RULES",
+    "THUMB_MAX_BITRATE_KBPS",
+    "THUMB_MAX_FPS",
+    "THUMB_MAX_HEIGHT",
+    "THUMB_MAX_WIDTH",
+    "Finding",
+    "run_rules",
+]
 
 Path_ = tuple[str | int, ...]
 Bundle = dict[str, Any]
@@ -21,6 +31,14 @@ Bundle = dict[str, Any]
 # The first skips are free; from this index on the cooldown schedule only grows
 # (implementation plan, phase 4: "cooldown_schedule e non-decreasing apos indice 3").
 COOLDOWN_FREE_STEPS = 3
+
+# Thumbnails are held to hard caps whatever their profile says (implementation plan,
+# phase 2: "Hard caps enforced: audio OFF sempre, 180p, 8fps, 180kbps max"); the
+# width is 180p at 16:9. Audio is thumb_no_audio's.
+THUMB_MAX_WIDTH = 320
+THUMB_MAX_HEIGHT = 180
+THUMB_MAX_FPS = 8
+THUMB_MAX_BITRATE_KBPS = 180
 
 # The component that shows the party's presence; ecosystems apart from the party
 # never place it (implementation plan, phase 7).
@@ -67,6 +85,39 @@ def thumb_no_audio(bundle: Bundle) -> Iterator[Finding]:
                 ("media", "profiles", name, "caps", "audio", "enabled"),
                 f"thumbnail profile {name!r} carries audio; thumbnails never do",
             )
+
+
+def thumb_hard_caps(bundle: Bundle) -> Iterator[Finding]:
+    """Thumbnail caps and every thumbnail layer stay within the thumbnails' hard caps."""
+    hard: tuple[tuple[Path_, int], ...] = (
+        (("resolution", "width"), THUMB_MAX_WIDTH),
+        (("resolution", "height"), THUMB_MAX_HEIGHT),
+        (("fps",), THUMB_MAX_FPS),
+        (("max_bitrate_kbps",), THUMB_MAX_BITRATE_KBPS),
+    )
+    for name, profile in _profiles(bundle).items():
+        if profile["kind"] != "thumb":
+            continue
+        items: list[tuple[Path_, str, dict[str, Any]]] = [
+            (("media", "profiles", name, "caps"), "its caps have", profile["caps"])
+        ]
+        items += [
+            (("media", "profiles", name, "layers", index), f"layer {layer['name']!r} has", layer)
+            for index, layer in enumerate(profile["layers"])
+        ]
+        for base, what, item in items:
+            for sub, cap in hard:
+                value: Any = item
+                for part in sub:
+                    value = value[part]
+                if value > cap:
+                    key = ".".join(map(str, sub))
+                    yield Finding(
+                        RuleId.MEDIA_THUMB_HARD_CAPS,
+                        (*base, *sub),
+                        f"thumbnail profile {name!r}: {what} {key} {value}, above the "
+                        f"thumbnails' hard cap of {cap}",
+                    )
 
 
 def layers_within_caps(bundle: Bundle) -> Iterator[Finding]:
@@ -336,6 +387,22 @@ def heartbeat_within_ttl(bundle: Bundle) -> Iterator[Finding]:
         )
 
 
+def expiry_within_bound(bundle: Bundle) -> Iterator[Finding]:
+    """A presence whose heartbeats stopped is gone within the bound, sweeps and lease included."""
+    presence = bundle["limits"]["presence"]
+    ttl_s, interval_ms = presence["anti_ghost_ttl_s"], presence["sweep_interval_ms"]
+    worst = worst_case_gone_ms(ttl_s, interval_ms)
+    if worst >= GONE_WITHIN_MS:
+        yield Finding(
+            RuleId.PRESENCE_EXPIRY_WITHIN_BOUND,
+            ("limits", "presence", "sweep_interval_ms"),
+            f"a presence can stay up to {worst} ms after its last heartbeat (anti-ghost TTL "
+            f"{ttl_s} s + a sweep every {interval_ms} ms + the sweeper's lease of "
+            f"{sweeper_lease_ms(interval_ms)} ms); it must be gone in under {GONE_WITHIN_MS} ms",
+            (("limits", "presence", "anti_ghost_ttl_s"),),
+        )
+
+
 def cooldown_non_decreasing(bundle: Bundle) -> Iterator[Finding]:
     """From index 3 on, the random cooldown schedule never goes down."""
     schedule = bundle["limits"]["random"]["cooldown_schedule_s"]
@@ -431,6 +498,7 @@ def telemetry_rules(bundle: Bundle) -> Iterator[Finding]:
 
 RULES: tuple[Rule, ...] = (
     thumb_no_audio,
+    thumb_hard_caps,
     layers_within_caps,
     degrade_layer,
     hls_settings,
@@ -443,6 +511,7 @@ RULES: tuple[Rule, ...] = (
     ecosystem_separation,
     tiles_within_caps,
     heartbeat_within_ttl,
+    expiry_within_bound,
     cooldown_non_decreasing,
     quarantine_stricter,
     chat_scope_refs,

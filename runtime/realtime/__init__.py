@@ -8,13 +8,13 @@ from runtime.realtime.routes import socket_routes
 from runtime.realtime.socket_auth import SUBPROTOCOL, SocketAuthenticator
 
 __all__ = [
-    "SUBPROTOCOL",
     "ChannelHandler",
     "ChannelView",
     "CloseCode",
     "Connection",
     "ConnectionLimits",
     "Frame",
+    "SUBPROTOCOL",
     "SocketAuthenticator",
     "SocketHub",
     "SocketRefusedError",

@@ -1,1 +1,3 @@
 """The CLI's command groups, one module per context."""
+
+__all__: list[str] = []
