@@ -19,7 +19,7 @@ __all__ = ["render_sdk_events"]
 
 
 def render_sdk_events(root: Path, rendered: dict[Path, str]) -> dict[Path, str]:
-    """``voulezvous_sdk/events``, ``voulezvous_sdk/realtime.py`` and ``generated/events/channels.py``."""
+    """The SDK's events and ``realtime.py``, and the server's ``generated/events/channels.py``."""
     events = {p: t for p, t in rendered.items() if p.parent == EVENTS_TARGET}
     if not events:
         return {}

@@ -268,6 +268,24 @@ class PresenceService:
 
         return await self.database.read(work)
 
+    async def visible(
+        self, caller: Caller, user_ids: Sequence[uuid.UUID], visibilities: tuple[str, ...]
+    ) -> dict[uuid.UUID, store.PresenceRow]:
+        """Those of ``user_ids`` whose presence the caller may see in a list of ``visibilities``."""
+        query = store.ListQuery(
+            viewer=caller.user_id,
+            visibilities=visibilities,
+            separated_modes=self.policy.separated_modes,
+            limit=len(user_ids) or 1,
+            user_ids=tuple(user_ids),
+        )
+
+        def work(conn: Connection) -> dict[uuid.UUID, store.PresenceRow]:
+            rows = store.list_presences(conn, query, now=database_now(conn))
+            return {row["user_id"]: row for row in rows}
+
+        return await self.database.read(work)
+
     async def blocks_of(self, user_id: uuid.UUID) -> set[uuid.UUID]:
         """Everyone ``user_id`` must not see (blocked either way)."""
         return await self.database.read(lambda conn: store.blocked_either_way(conn, user_id))

@@ -244,6 +244,7 @@ class ListQuery:
     language: str | None = None
     tag: str | None = None
     include_viewer: bool = False
+    user_ids: tuple[uuid.UUID, ...] | None = None  # only these users
 
 
 def _label(kind: str, value: str) -> ColumnElement[bool]:
@@ -285,6 +286,8 @@ def list_presences(conn: Connection, query: ListQuery, *, now: datetime) -> list
                 sessions.c.mode.in_(query.separated_modes),
             )
         )
+    if query.user_ids is not None:
+        conditions.append(presences.c.user_id.in_(list(query.user_ids)))
     if query.is_camera_on is not None:
         conditions.append(presences.c.is_camera_on == query.is_camera_on)
     if query.language is not None:

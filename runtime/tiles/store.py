@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import case, delete, exists, insert, or_, select, update
@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from runtime.presence.tables import presences
+from runtime.store.clock import database_now
 from runtime.tiles.tables import tile_budgets, tile_totals, tiles
 
 __all__ = [
@@ -248,8 +249,9 @@ def usage_rows(conn: Connection, *, since: datetime, until: datetime) -> list[Ti
     return list(conn.execute(query).mappings())
 
 
-def forget_closed(conn: Connection, *, before: datetime) -> None:
-    """Housekeeping: drop tiles closed (and revoked) long ago."""
+def forget_closed(conn: Connection, *, keep_days: float = 30) -> None:
+    """Housekeeping: drop tiles closed (and revoked) longer ago than the cost log keeps."""
+    before = database_now(conn) - timedelta(days=keep_days)  # chosen: 30 days
     conn.execute(
         delete(tiles).where(
             tiles.c.state == "closed",
@@ -257,4 +259,3 @@ def forget_closed(conn: Connection, *, before: datetime) -> None:
             or_(tiles.c.revoked_at.is_not(None), tiles.c.endpoints.is_(None)),
         )
     )
-
