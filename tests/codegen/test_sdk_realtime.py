@@ -95,3 +95,14 @@ async def test_async_twin() -> None:
     realtime = AsyncRealtime("http://127.0.0.1:8000", connect=connect)
     received = [event async for event in realtime.consent()]
     assert [e.type for e in received] == ["consent.request", "consent.request"]
+
+
+def test_resuming_after_last_seq_asks_for_it_and_expects_the_next() -> None:
+    frames = _sequence("session.created", 8)
+    script = Script(frames[5:7])
+    realtime = Realtime("http://127.0.0.1:8000", token="t0k", connect=script)
+    assert [e.seq for e in realtime.sessions(last_seq=4)] == [5, 6]
+    assert script.url == "ws://127.0.0.1:8000/ws/sessions?last_seq=4"
+    with pytest.raises(EventGapError) as gap:
+        list(Realtime(connect=Script(frames[7:])).sessions(last_seq=4))
+    assert (gap.value.expected, gap.value.received) == (5, 7)

@@ -51,9 +51,14 @@ async def client(app: Litestar) -> AsyncIterator[Client]:
         yield http
 
 
-def _database(app: Litestar) -> Database:
-    database: Database = app.state.runtime.database
-    return database
+@pytest.fixture
+async def database(store_url: str) -> AsyncIterator[Database]:
+    """The test's own handle on the app's database (the app runs on the client's loop)."""
+    opened = open_database(store_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 async def _account(store_url: str) -> tuple[uuid.UUID, Headers]:
@@ -105,13 +110,13 @@ def _refusals(tile_set: dict[str, Any]) -> list[str]:
     return [item["problem"]["code"] for item in tile_set["items"] if item["status"] == "refused"]
 
 
-async def _tile_row(app: Litestar, tile_id: str | uuid.UUID) -> dict[str, Any]:
+async def _tile_row(database: Database, tile_id: str | uuid.UUID) -> dict[str, Any]:
     wanted = uuid.UUID(str(tile_id))
 
     def work(conn: Connection) -> dict[str, Any]:
         return dict(conn.execute(select(tiles).where(tiles.c.id == wanted)).mappings().one())
 
-    return await _database(app).read(work)
+    return await database.read(work)
 
 
 async def _counts(database: Database, viewer: uuid.UUID) -> tuple[int, int]:
@@ -133,11 +138,11 @@ async def _counts(database: Database, viewer: uuid.UUID) -> tuple[int, int]:
     return await database.read(work)
 
 
-async def _wait_closed(app: Litestar, tile_id: str, *, within_s: float) -> dict[str, Any]:
+async def _wait_closed(database: Database, tile_id: str, *, within_s: float) -> dict[str, Any]:
     """Poll the tile's row until it is closed (and revoked, when it had endpoints)."""
     deadline = time.monotonic() + within_s
     while True:
-        row = await _tile_row(app, tile_id)
+        row = await _tile_row(database, tile_id)
         if row["state"] == "closed" and (row["revoked_at"] is not None or not row["endpoints"]):
             return row
         assert time.monotonic() < deadline, f"tile still {row['state']}: {row}"
@@ -207,7 +212,7 @@ async def test_opening_the_same_set_again_confirms_it_in_view(
         assert after["opened_at"] == before["opened_at"]
         assert after["endpoints"] == before["endpoints"]
     assert again["budget"]["open_tiles"] == 3
-    assert await _counts(_database(app), viewer) == (3, 3)
+    assert await _counts(database, viewer) == (3, 3)
 
 
 # ---------------------------------------------------------------------- viewport gating
@@ -220,13 +225,13 @@ async def test_a_tile_out_of_view_for_two_seconds_is_disconnected(
     viewer, headers = await _account(store_url)
     started = time.monotonic()
     tile = _granted(await _open(client, headers, users[:1]))[0]
-    row = await _wait_closed(app, tile["id"], within_s=4.0)
+    row = await _wait_closed(database, tile["id"], within_s=4.0)
     waited = time.monotonic() - started
     assert row["close_reason"] == "out_of_viewport"
     assert 2.0 <= (row["closed_at"] - row["opened_at"]).total_seconds() <= 3.5
     assert waited <= 3.5
     assert row["revoked_at"] is not None  # its endpoints are revoked
-    assert await _counts(_database(app), viewer) == (0, 0)
+    assert await _counts(database, viewer) == (0, 0)
     # DELETE now shows it as it is, closed by the sweeper.
     shown = await client.delete(f"/v1/tiles/{tile['id']}", headers=headers)
     assert shown.status_code == 200, shown.text
@@ -247,7 +252,7 @@ async def test_a_tile_confirmed_every_second_stays_open(
     while time.monotonic() - started < 3.3:
         await asyncio.sleep(0.9)
         assert [t["id"] for t in _granted(await _open(client, headers, users))] == [tile["id"]]
-    row = await _tile_row(app, tile["id"])
+    row = await _tile_row(database, tile["id"])
     assert row["state"] == "open" and row["close_reason"] is None
 
 
@@ -261,10 +266,10 @@ async def test_a_tile_closes_when_its_user_turns_the_camera_off(
     answer = await client.post("/v1/presence", json=off, headers=user_headers)
     assert answer.status_code in (200, 201), answer.text
     started = time.monotonic()
-    row = await _wait_closed(app, tile["id"], within_s=1.5)
+    row = await _wait_closed(database, tile["id"], within_s=1.5)
     assert time.monotonic() - started < 1.5
     assert row["close_reason"] == "presence_gone"
-    assert await _counts(_database(app), viewer) == (0, 0)
+    assert await _counts(database, viewer) == (0, 0)
 
 
 # ---------------------------------------------------------------------- refusals
@@ -330,9 +335,9 @@ async def test_delete_closes_once_and_hides_other_viewers_tiles(
     again = await client.delete(f"/v1/tiles/{tile['id']}", headers=headers)
     assert again.status_code == 200
     assert again.json() == body
-    row = await _tile_row(app, tile["id"])
+    row = await _tile_row(database, tile["id"])
     assert row["revoked_at"] is not None
-    assert await _counts(_database(app), viewer) == (0, 0)
+    assert await _counts(database, viewer) == (0, 0)
 
 
 # ---------------------------------------------------------------------- concurrency
@@ -412,7 +417,7 @@ async def test_the_platform_total_refuses_with_the_kill_switch(
     outcomes, budget = await service.open(_caller(viewer), "party", "desktop", users[1:])
     assert [o.code for o in outcomes] == [None, None]
     assert budget.open_tiles == 2
-    assert await _counts(_database(app), viewer) == (2, 2)
+    assert await _counts(database, viewer) == (2, 2)
 
 
 async def test_a_profile_with_audio_is_refused_before_any_endpoint(
@@ -428,7 +433,7 @@ async def test_a_profile_with_audio_is_refused_before_any_endpoint(
     assert [o.code for o in outcomes] == ["INTERNAL", "INTERNAL"]
     assert budget.open_tiles == 0
     assert provider.created == []
-    assert await _counts(_database(app), viewer) == (0, 0)
+    assert await _counts(database, viewer) == (0, 0)
 
 
 class _LoudProvider(FakeMediaProvider):
@@ -451,9 +456,9 @@ async def test_endpoints_with_audio_are_revoked_and_refused(
     assert budget.open_tiles == 0
     [(tile_id, _)] = provider.created
     assert provider.revoked == [tile_id]
-    row = await _tile_row(app, tile_id)
+    row = await _tile_row(database, tile_id)
     assert row["state"] == "closed" and row["close_reason"] == "provider_failed"
-    assert await _counts(_database(app), viewer) == (0, 0)
+    assert await _counts(database, viewer) == (0, 0)
 
 
 async def test_a_provider_that_fails_gives_the_slot_back(
@@ -467,13 +472,13 @@ async def test_a_provider_that_fails_gives_the_slot_back(
     outcomes, budget = await service.open(_caller(viewer), "party", "desktop", users[:1])
     assert [o.code for o in outcomes] == ["PROVIDER_FAILED"]
     assert budget.open_tiles == 0
-    assert await _counts(_database(app), viewer) == (0, 0)
+    assert await _counts(database, viewer) == (0, 0)
 
     def work(conn: Connection) -> list[dict[str, Any]]:
         query = select(tiles).where(tiles.c.viewer_id == viewer)
         return [dict(r) for r in conn.execute(query).mappings()]
 
-    [row] = await _database(app).read(work)
+    [row] = await database.read(work)
     assert row["state"] == "closed" and row["close_reason"] == "provider_failed"
     assert row["endpoints"] is None
     # The slot is back, and the user can be shown at the next try.

@@ -5,6 +5,9 @@
 Every frame is checked against its event schema and parsed into its model; an event
 of another type than the channel carries is an error. Redelivered events (same `id`)
 are skipped, and a gap in `seq` raises `EventGapError` so a client knows to resync.
+A socket begins with a snapshot of the state, then the changes; to resume after a
+disconnect, subscribe again with ``last_seq`` (the last event's ``seq``): the server
+sends a fresh snapshot and numbers on from there, so ``seq`` stays contiguous.
 
 The SDK depends only on httpx and pydantic, so the WebSocket transport is pluggable:
 pass ``connect`` (a callable taking the URL and headers and returning an iterable of
@@ -59,22 +62,24 @@ class EventGapError(RuntimeError):
         self.expected, self.received = expected, received
 
 
-def _ws_url(base_url: str, path: str) -> str:
+def _ws_url(base_url: str, path: str, last_seq: int | None = None) -> str:
     base = base_url.rstrip("/")
     if base.startswith("https://"):
         base = "wss://" + base[len("https://") :]
     elif base.startswith("http://"):
         base = "ws://" + base[len("http://") :]
-    return base + path
+    query = "" if last_seq is None else f"?last_seq={int(last_seq)}"
+    return base + path + query
 
 
 class _Sequencer:
     """Skips redeliveries and detects gaps, per channel."""
 
-    def __init__(self, allowed: tuple[str, ...]) -> None:
+    def __init__(self, allowed: tuple[str, ...], last_seq: int | None = None) -> None:
         self.allowed = allowed
         self.seen: set[str] = set()
-        self.next_seq: int | None = None
+        # Resuming after ``last_seq``: the server numbers on from it (after a snapshot).
+        self.next_seq: int | None = None if last_seq is None else last_seq + 1
 
     def accept(self, frame: str | bytes) -> Event | None:
         event = parse_event(json.loads(frame))
@@ -130,42 +135,52 @@ class Realtime(_Base):
         super().__init__(base_url, token=token)
         self._connect = connect or _default_connector
 
-    def _subscribe(self, path: str, allowed: tuple[str, ...]) -> Iterator[Any]:
-        sequencer = _Sequencer(allowed)
-        for frame in self._connect(_ws_url(self._base_url, path), self._headers()):
+    def _subscribe(
+        self, path: str, allowed: tuple[str, ...], last_seq: int | None
+    ) -> Iterator[Any]:
+        sequencer = _Sequencer(allowed, last_seq)
+        for frame in self._connect(_ws_url(self._base_url, path, last_seq), self._headers()):
             event = sequencer.accept(frame)
             if event is not None:
                 yield event
 
-    def sessions(self) -> Iterator[SessionCreatedEvent | SessionEndedEvent]:
+    def sessions(
+        self, *, last_seq: int | None = None
+    ) -> Iterator[SessionCreatedEvent | SessionEndedEvent]:
         """Lifecycle of the sessions the connected user takes part in."""
         path = "/ws/sessions"
-        return self._subscribe(path, ("session.created", "session.ended"))
+        return self._subscribe(path, ("session.created", "session.ended"), last_seq)
 
-    def presence(self) -> Iterator[PresenceUpdateEvent]:
+    def presence(self, *, last_seq: int | None = None) -> Iterator[PresenceUpdateEvent]:
         """Presence changes the connected user may see. Party and grid are filters of one"""
         path = "/ws/presence"
-        return self._subscribe(path, ("presence.update",))
+        return self._subscribe(path, ("presence.update",), last_seq)
 
-    def chat_thread(self, *, thread_id: str) -> Iterator[ChatMessageEvent]:
+    def chat_thread(
+        self, *, thread_id: str, last_seq: int | None = None
+    ) -> Iterator[ChatMessageEvent]:
         """Messages of one chat thread, for its participants only."""
         path = "/ws/chat/{thread_id}".replace("{thread_id}", thread_id)
-        return self._subscribe(path, ("chat.message",))
+        return self._subscribe(path, ("chat.message",), last_seq)
 
-    def matching(self) -> Iterator[MatchFoundEvent]:
+    def matching(self, *, last_seq: int | None = None) -> Iterator[MatchFoundEvent]:
         """Match notifications for a user in the random queue."""
         path = "/ws/match"
-        return self._subscribe(path, ("match.found",))
+        return self._subscribe(path, ("match.found",), last_seq)
 
-    def consent(self) -> Iterator[ConsentRequestEvent | ConsentResponseEvent | ConsentExpiredEvent]:
+    def consent(
+        self, *, last_seq: int | None = None
+    ) -> Iterator[ConsentRequestEvent | ConsentResponseEvent | ConsentExpiredEvent]:
         """Call invites sent to or by the connected user, and their outcome."""
         path = "/ws/consent"
-        return self._subscribe(path, ("consent.request", "consent.response", "consent.expired"))
+        return self._subscribe(
+            path, ("consent.request", "consent.response", "consent.expired"), last_seq
+        )
 
-    def moderation(self) -> Iterator[ModerationActionEvent]:
+    def moderation(self, *, last_seq: int | None = None) -> Iterator[ModerationActionEvent]:
         """Moderation actions, for moderators and admins, and for the user who acted."""
         path = "/ws/moderation"
-        return self._subscribe(path, ("moderation.action",))
+        return self._subscribe(path, ("moderation.action",), last_seq)
 
 
 class AsyncRealtime(_Base):
@@ -181,42 +196,50 @@ class AsyncRealtime(_Base):
         super().__init__(base_url, token=token)
         self._connect = connect or _default_async_connector
 
-    async def _subscribe(self, path: str, allowed: tuple[str, ...]) -> AsyncIterator[Any]:
-        sequencer = _Sequencer(allowed)
-        frames = await self._connect(_ws_url(self._base_url, path), self._headers())
+    async def _subscribe(
+        self, path: str, allowed: tuple[str, ...], last_seq: int | None
+    ) -> AsyncIterator[Any]:
+        sequencer = _Sequencer(allowed, last_seq)
+        frames = await self._connect(_ws_url(self._base_url, path, last_seq), self._headers())
         async for frame in frames:
             event = sequencer.accept(frame)
             if event is not None:
                 yield event
 
-    def sessions(self) -> AsyncIterator[SessionCreatedEvent | SessionEndedEvent]:
+    def sessions(
+        self, *, last_seq: int | None = None
+    ) -> AsyncIterator[SessionCreatedEvent | SessionEndedEvent]:
         """Lifecycle of the sessions the connected user takes part in."""
         path = "/ws/sessions"
-        return self._subscribe(path, ("session.created", "session.ended"))
+        return self._subscribe(path, ("session.created", "session.ended"), last_seq)
 
-    def presence(self) -> AsyncIterator[PresenceUpdateEvent]:
+    def presence(self, *, last_seq: int | None = None) -> AsyncIterator[PresenceUpdateEvent]:
         """Presence changes the connected user may see. Party and grid are filters of one"""
         path = "/ws/presence"
-        return self._subscribe(path, ("presence.update",))
+        return self._subscribe(path, ("presence.update",), last_seq)
 
-    def chat_thread(self, *, thread_id: str) -> AsyncIterator[ChatMessageEvent]:
+    def chat_thread(
+        self, *, thread_id: str, last_seq: int | None = None
+    ) -> AsyncIterator[ChatMessageEvent]:
         """Messages of one chat thread, for its participants only."""
         path = "/ws/chat/{thread_id}".replace("{thread_id}", thread_id)
-        return self._subscribe(path, ("chat.message",))
+        return self._subscribe(path, ("chat.message",), last_seq)
 
-    def matching(self) -> AsyncIterator[MatchFoundEvent]:
+    def matching(self, *, last_seq: int | None = None) -> AsyncIterator[MatchFoundEvent]:
         """Match notifications for a user in the random queue."""
         path = "/ws/match"
-        return self._subscribe(path, ("match.found",))
+        return self._subscribe(path, ("match.found",), last_seq)
 
     def consent(
-        self,
+        self, *, last_seq: int | None = None
     ) -> AsyncIterator[ConsentRequestEvent | ConsentResponseEvent | ConsentExpiredEvent]:
         """Call invites sent to or by the connected user, and their outcome."""
         path = "/ws/consent"
-        return self._subscribe(path, ("consent.request", "consent.response", "consent.expired"))
+        return self._subscribe(
+            path, ("consent.request", "consent.response", "consent.expired"), last_seq
+        )
 
-    def moderation(self) -> AsyncIterator[ModerationActionEvent]:
+    def moderation(self, *, last_seq: int | None = None) -> AsyncIterator[ModerationActionEvent]:
         """Moderation actions, for moderators and admins, and for the user who acted."""
         path = "/ws/moderation"
-        return self._subscribe(path, ("moderation.action",))
+        return self._subscribe(path, ("moderation.action",), last_seq)
