@@ -67,7 +67,7 @@ def lab_extension(lab: LabSettings | None = None, *, run_channel: bool = True) -
         metrics = LabMetrics()
         paths = LabPaths(settings.lab_dir)
         channel: Channel | None = None
-        if run_channel and runtime.config is not None:
+        if run_channel and settings.lab_channel and runtime.config is not None:
             profile, window = broadcast_profile(runtime.config, settings)
             channel = Channel(
                 runtime.database,

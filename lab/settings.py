@@ -44,6 +44,10 @@ class LabSettings(BaseSettings):
     loudness_target_lufs: float = Field(default=-16.0, description="Integrated loudness (chosen)")
     loudness_true_peak_dbtp: float = Field(default=-1.5, le=-1.0, description="chosen")
     loudness_range_lu: float = Field(default=11.0, description="chosen")
+    lab_channel: bool = Field(
+        default=True,
+        description="vvtv up runs the 24/7 channel (off: these processes serve the API only)",
+    )
     run_once: bool = False
     force_nightly: bool = False
     nightly_hour: int = Field(default=3, ge=0, le=23, description="03:00 local (planning docs)")

@@ -35,8 +35,21 @@ def cli() -> None:
     """Voulezvous platform: contracts toolkit, live-video services and the 24/7 channel."""
 
 
+def _socket_options(heartbeat_s: float) -> dict[str, float | int]:
+    """uvicorn's WebSocket settings: pings every heartbeat, small client frames.
+
+    A socket renews its presence while open; pinging at the presence heartbeat means a
+    client that vanished without closing is dropped within two heartbeats.
+    """
+    return {"ws_ping_interval": heartbeat_s, "ws_ping_timeout": heartbeat_s, "ws_max_size": 65536}
+
+
 def _serve_workers(
-    host: str, port: int, workers: int, overrides: dict[str, str | int | None]
+    host: str,
+    port: int,
+    workers: int,
+    overrides: dict[str, str | int | None],
+    sockets: dict[str, float | int],
 ) -> None:
     """``workers`` processes on one listening socket, each building its own app.
 
@@ -68,6 +81,7 @@ def _serve_workers(
         log_config=None,
         access_log=False,
         lifespan="on",
+        **sockets,  # type: ignore[arg-type]
     )
     Multiprocess(config, sockets=[listener]).run()
 
@@ -87,6 +101,7 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
     """Serve everything on the embedded default (SQLite) until Ctrl-C or SIGTERM."""
     import uvicorn  # noqa: PLC0415
 
+    from runtime.events import describe_bus_url  # noqa: PLC0415
     from runtime.settings import Settings  # noqa: PLC0415
     from runtime.store import display_url, upgrade  # noqa: PLC0415
     from vvtv.app import build_app  # noqa: PLC0415
@@ -105,6 +120,8 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
     click.echo(f"  liveness     {base}/health/live")
     click.echo(f"  readiness    {base}/health/ready")
     click.echo(f"  channel      {base}/live/main.m3u8")
+    click.echo(f"  sockets      {base.replace('http', 'ws', 1)}/ws/presence, /ws/sessions")
+    click.echo(f"  events       {describe_bus_url(settings.effective_event_bus_url())}")
     click.echo(f"  database     {display_url(settings.database_url)} (revision {revision})")
     click.echo(f"  manifests    {settings.manifests_dir}")
     if runtime.config is not None:
@@ -117,9 +134,13 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
     click.echo("  stop with    Ctrl-C (or SIGTERM)")
     if settings.env == "dev" and settings.dev_seed:
         _print_demo_accounts(settings, base)
+    heartbeat = 5.0  # cost-tiers.yaml's value, used only while the config is broken
+    if runtime.config is not None:
+        heartbeat = float(runtime.config.limits.presence.heartbeat_interval_s)
+    sockets = _socket_options(heartbeat)
     if workers > 1:
         click.echo(f"  workers      {workers}")
-        _serve_workers(settings.host, settings.port, workers, overrides)
+        _serve_workers(settings.host, settings.port, workers, overrides, sockets)
         click.echo("vvtv stopped")
         return
     server = uvicorn.Server(
@@ -130,6 +151,7 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
             log_config=None,
             access_log=False,
             lifespan="on",
+            **sockets,  # type: ignore[arg-type]
         )
     )
     # uvicorn drains connections on SIGINT/SIGTERM, then re-raises the signal to
