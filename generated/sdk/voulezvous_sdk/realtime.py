@@ -100,7 +100,13 @@ def _default_connector(url: str, headers: Mapping[str, str]) -> Frames:
         from websockets.sync.client import connect  # noqa: PLC0415
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError("install `websockets` or pass `connect=` to subscribe") from exc
-    return cast(Frames, connect(url, additional_headers=dict(headers)))
+
+    def frames() -> Iterator[str | bytes]:
+        # The connection is a context: it closes when the subscription is dropped.
+        with connect(url, additional_headers=dict(headers)) as socket:
+            yield from cast(Frames, socket)
+
+    return frames()
 
 
 async def _default_async_connector(url: str, headers: Mapping[str, str]) -> AsyncFrames:
@@ -139,10 +145,16 @@ class Realtime(_Base):
         self, path: str, allowed: tuple[str, ...], last_seq: int | None
     ) -> Iterator[Any]:
         sequencer = _Sequencer(allowed, last_seq)
-        for frame in self._connect(_ws_url(self._base_url, path, last_seq), self._headers()):
-            event = sequencer.accept(frame)
-            if event is not None:
-                yield event
+        frames = self._connect(_ws_url(self._base_url, path, last_seq), self._headers())
+        try:
+            for frame in frames:
+                event = sequencer.accept(frame)
+                if event is not None:
+                    yield event
+        finally:
+            close = getattr(frames, "close", None)
+            if callable(close):
+                close()
 
     def sessions(
         self, *, last_seq: int | None = None
@@ -201,10 +213,18 @@ class AsyncRealtime(_Base):
     ) -> AsyncIterator[Any]:
         sequencer = _Sequencer(allowed, last_seq)
         frames = await self._connect(_ws_url(self._base_url, path, last_seq), self._headers())
-        async for frame in frames:
-            event = sequencer.accept(frame)
-            if event is not None:
-                yield event
+        try:
+            async for frame in frames:
+                event = sequencer.accept(frame)
+                if event is not None:
+                    yield event
+        finally:
+            # A dropped subscription closes its connection.
+            close = getattr(frames, "close", None) or getattr(frames, "aclose", None)
+            if callable(close):
+                closing = close()
+                if hasattr(closing, "__await__"):
+                    await closing
 
     def sessions(
         self, *, last_seq: int | None = None
