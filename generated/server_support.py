@@ -9,15 +9,18 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from litestar import Request, Response
+from litestar._signature.types import ExtendedMsgSpecValidationError
 from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.plugins.pydantic import PydanticInitPlugin
 from litestar.types import ExceptionHandlersMap
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 __all__ = [
     "PROBLEM_JSON",
+    "ContractModels",
     "Guard",
     "ProblemError",
     "Replied",
@@ -243,3 +246,32 @@ exception_handlers: ExceptionHandlersMap = {
     ValidationException: _validation_error,
     HTTPException: _http_error,
 }
+
+
+def _decode_model(model: type[BaseModel], value: Any) -> BaseModel:
+    try:
+        # No strict= here: each field is as strict as its generated type says (a boolean
+        # is a JSON boolean, an id may still arrive as the JSON string it is).
+        return model.model_validate(value)
+    except PydanticValidationError as exc:
+        raise ExtendedMsgSpecValidationError(
+            errors=[dict(error) for error in exc.errors(include_input=False)]
+        ) from exc
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+class ContractModels(PydanticInitPlugin):
+    """Request bodies decoded exactly as the contract types them; pass it to ``Litestar``.
+
+    Litestar's own pydantic plugin validates with ``strict=False``, which overrides the
+    strict scalar types of the generated models (``"false"`` would pass for a boolean).
+    """
+
+    @classmethod
+    def decoders(
+        cls, validate_strict: bool = False
+    ) -> list[tuple[Callable[[Any], bool], Callable[[Any, Any], Any]]]:
+        return [(_is_model, _decode_model)]

@@ -26,6 +26,7 @@ from generated.lab_control.server import Handlers as LabControlHandlers
 from generated.lab_control.server import build_routers as lab_control_routers
 from generated.public_api.server import Handlers as PublicApiHandlers
 from generated.public_api.server import build_routers as public_api_routers
+from generated.server_support import ContractModels
 from runtime.auth import Authenticator, TokenService
 from runtime.auth.client import remember_client
 from runtime.config import ConfigError, load_config
@@ -123,6 +124,7 @@ def build_app(
         ),
         exception_handlers=exception_handlers,
         middleware=[remember_client],
+        plugins=[ContractModels()],
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
             title="Voulezvous platform",

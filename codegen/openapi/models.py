@@ -16,8 +16,9 @@ from codegen.openapi.ir import Api
 __all__ = ["render_models"]
 
 # The shared model options; class names come from the titles the normalizer
-# assigned, so routers and the SDK know every name.
-_OPTIONS = ["--input-file-type", "openapi", *MODEL_OPTIONS]
+# assigned, so routers and the SDK know every name. JSON scalars are taken as they are:
+# `"false"` or `0` is not a boolean and `"5"` is not an integer (the contract's types).
+_OPTIONS = ["--input-file-type", "openapi", *MODEL_OPTIONS, "--strict-types", "bool", "int", "str"]
 
 
 def render_models(api: Api, header: str) -> str:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing_extensions import TypeAliasType
 
 ModeName = TypeAliasType(
     "ModeName",
     Annotated[
-        str, Field(examples=["party"], max_length=64, pattern="^[a-z][a-z0-9_]*$", title="ModeName")
+        StrictStr,
+        Field(examples=["party"], max_length=64, pattern="^[a-z][a-z0-9_]*$", title="ModeName"),
     ],
 )
 """
@@ -26,7 +27,7 @@ an enum: modes are manifests, and an unknown one is 422.
 MediaProfileName = TypeAliasType(
     "MediaProfileName",
     Annotated[
-        str,
+        StrictStr,
         Field(
             examples=["call_private"],
             max_length=64,
@@ -77,7 +78,7 @@ one: `cut` (switch at once), `crossfade` (overlap both briefly) or
 LanguageTag = TypeAliasType(
     "LanguageTag",
     Annotated[
-        str,
+        StrictStr,
         Field(
             examples=["pt-BR"],
             max_length=35,
@@ -94,7 +95,7 @@ A BCP 47 language tag.
 InterestTag = TypeAliasType(
     "InterestTag",
     Annotated[
-        str,
+        StrictStr,
         Field(
             examples=["music"], max_length=32, pattern="^[a-z0-9][a-z0-9_-]*$", title="InterestTag"
         ),
@@ -108,7 +109,7 @@ A lower-case interest tag.
 Capability = TypeAliasType(
     "Capability",
     Annotated[
-        str,
+        StrictStr,
         Field(
             examples=["invite_to_call"],
             max_length=64,
@@ -184,7 +185,7 @@ class CostEstimate(BaseModel):
     profiles, the per-tile cap times the tile budget).
 
     """
-    concurrent_viewers: Annotated[int, Field(ge=0)]
+    concurrent_viewers: Annotated[StrictInt, Field(ge=0)]
     """
     Viewers receiving this session's media at once.
     """
@@ -215,7 +216,7 @@ class Session(BaseModel):
     mode: ModeName
     audience_type: AudienceType
     stream_transport: StreamTransport
-    intent_label: Annotated[str, Field(max_length=64, pattern="^[a-z][a-z0-9_]*$")]
+    intent_label: Annotated[StrictStr, Field(max_length=64, pattern="^[a-z][a-z0-9_]*$")]
     """
     What the session is for, for analytics and audit (`private_call` for sessions opened by consent).
     """
@@ -228,11 +229,11 @@ class Session(BaseModel):
     """
     The handover hint from the parent; `null` without a parent.
     """
-    config_hash: Annotated[str, Field(pattern="^sha256:[0-9a-f]{64}$")]
+    config_hash: Annotated[StrictStr, Field(pattern="^sha256:[0-9a-f]{64}$")]
     """
     Hash of the effective configuration (the policy snapshot) in force at creation.
     """
-    cost_tier: Annotated[str, Field(examples=["COST_LOW"], pattern="^[A-Z][A-Z0-9_]*$")]
+    cost_tier: Annotated[StrictStr, Field(examples=["COST_LOW"], pattern="^[A-Z][A-Z0-9_]*$")]
     """
     The cost tier in force at creation.
     """
@@ -240,7 +241,7 @@ class Session(BaseModel):
     """
     When the session ends unless a heartbeat renews it (the last lease, once the session is no longer active).
     """
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[StrictInt, Field(ge=1)]
     """
     Increases on every change of the session, heartbeats included.
     """
@@ -260,7 +261,9 @@ class CreateSessionRequest(BaseModel):
     mode: ModeName
     audience_type: AudienceType | None = None
     stream_transport: StreamTransport | None = None
-    intent_label: Annotated[str | None, Field(max_length=64, pattern="^[a-z][a-z0-9_]*$")] = None
+    intent_label: Annotated[StrictStr | None, Field(max_length=64, pattern="^[a-z][a-z0-9_]*$")] = (
+        None
+    )
     """
     What the session is for; defaults to the mode name.
     """
@@ -274,7 +277,9 @@ class TransitionSessionRequest(BaseModel):
     to_mode: ModeName
     audience_type: AudienceType | None = None
     stream_transport: StreamTransport | None = None
-    intent_label: Annotated[str | None, Field(max_length=64, pattern="^[a-z][a-z0-9_]*$")] = None
+    intent_label: Annotated[StrictStr | None, Field(max_length=64, pattern="^[a-z][a-z0-9_]*$")] = (
+        None
+    )
     """
     What the new session is for; defaults to the mode name.
     """
@@ -310,13 +315,13 @@ class SessionLease(BaseModel):
     )
     session_id: UUID
     state: SessionState
-    version: Annotated[int, Field(ge=1)]
+    version: Annotated[StrictInt, Field(ge=1)]
     lease_expires_at: AwareDatetime
-    lease_ttl_s: Annotated[int, Field(ge=1)]
+    lease_ttl_s: Annotated[StrictInt, Field(ge=1)]
     """
     Seconds a lease lasts from a heartbeat.
     """
-    heartbeat_interval_s: Annotated[int, Field(ge=1)]
+    heartbeat_interval_s: Annotated[StrictInt, Field(ge=1)]
     """
     Seconds between heartbeats the client should keep to.
     """
@@ -342,12 +347,12 @@ class PresenceMeta(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    device_id: str
+    device_id: StrictStr
     """
     The device named at sign-in (`device_id` of the token request), or `default`.
     """
     presence_mode: ModeName
-    is_camera_on: bool
+    is_camera_on: StrictBool
     visibility: PresenceVisibility
     last_seen_at: AwareDatetime
     expires_at: AwareDatetime
@@ -358,7 +363,7 @@ class SetPresenceRequest(BaseModel):
         extra="forbid",
     )
     presence_mode: ModeName
-    is_camera_on: bool
+    is_camera_on: StrictBool
     visibility: PresenceVisibility | None = None
     capabilities: Annotated[list[Capability] | None, Field(max_length=16)] = None
     """
@@ -379,7 +384,7 @@ class PresenceHeartbeat(BaseModel):
     presence_id: UUID
     last_seen_at: AwareDatetime
     expires_at: AwareDatetime
-    heartbeat_interval_s: Annotated[int, Field(ge=1)]
+    heartbeat_interval_s: Annotated[StrictInt, Field(ge=1)]
     """
     Seconds between heartbeats the client should keep to.
     """
@@ -434,8 +439,8 @@ class TileBudget(BaseModel):
         extra="allow",
     )
     device_class: DeviceClass
-    max_tiles: Annotated[int, Field(ge=0)]
-    open_tiles: Annotated[int, Field(ge=0)]
+    max_tiles: Annotated[StrictInt, Field(ge=0)]
+    open_tiles: Annotated[StrictInt, Field(ge=0)]
 
 
 ChatScope = TypeAliasType(
@@ -493,7 +498,7 @@ class PostChatMessageRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    text: Annotated[str, Field(min_length=1)]
+    text: Annotated[StrictStr, Field(min_length=1)]
     """
     The message; at most the scope's `max_message_chars` (280 in `live_public` under `COST_LOW`).
     """
@@ -505,12 +510,12 @@ class ChatMessage(BaseModel):
     )
     id: UUID
     thread_id: UUID
-    seq: Annotated[int, Field(ge=1)]
+    seq: Annotated[StrictInt, Field(ge=1)]
     """
     The message's position in its thread, from 1.
     """
     sender_user_id: UUID
-    text: str
+    text: StrictStr
     created_at: AwareDatetime
 
 
@@ -519,7 +524,7 @@ class ChatMessagePage(BaseModel):
         extra="allow",
     )
     items: list[ChatMessage]
-    next_cursor: str | None
+    next_cursor: StrictStr | None
     """
     The cursor of the next (older) page; `null` on the last page.
     """
@@ -680,11 +685,11 @@ class MatchStatus(BaseModel):
     """
     During a cooldown, when searching resumes.
     """
-    consecutive_skips: Annotated[int, Field(ge=0)]
+    consecutive_skips: Annotated[StrictInt, Field(ge=0)]
     """
     Quick skips in a row; the index into the cooldown schedule.
     """
-    quarantined: bool
+    quarantined: StrictBool
     """
     The account is in quarantine (reduced caps and match rate).
     """
@@ -782,11 +787,11 @@ class ReportUserRequest(BaseModel):
     reported_user_id: UUID
     reason_code: ReportReason
     context: ReportContext
-    details: Annotated[str | None, Field(max_length=1000)] = None
+    details: Annotated[StrictStr | None, Field(max_length=1000)] = None
     """
     What happened, in the reporter's words.
     """
-    block: bool = False
+    block: StrictBool = False
     """
     Also block the reported user.
     """
@@ -816,8 +821,8 @@ class ModerationReport(BaseModel):
     session_id: UUID | None
     thread_id: UUID | None
     message_id: UUID | None
-    details: str | None
-    blocked: bool
+    details: StrictStr | None
+    blocked: StrictBool
     """
     The reported user was blocked with the report.
     """
@@ -853,7 +858,7 @@ class BlockState(BaseModel):
         extra="allow",
     )
     user_id: UUID
-    blocked: bool
+    blocked: StrictBool
     blocked_at: AwareDatetime | None
     """
     When the block started; `null` when not blocked.
@@ -876,7 +881,7 @@ class ModerationActionRequest(BaseModel):
     )
     user_id: UUID
     reason_code: ReportReason
-    duration_s: Annotated[int | None, Field(ge=1)]
+    duration_s: Annotated[StrictInt | None, Field(ge=1)]
     """
     How long the action lasts, in seconds; `null` for no end (until lifted).
     """
@@ -884,7 +889,7 @@ class ModerationActionRequest(BaseModel):
     """
     The report that led to the action, if any.
     """
-    note: Annotated[str | None, Field(max_length=1000)] = None
+    note: Annotated[StrictStr | None, Field(max_length=1000)] = None
     """
     For moderators and the audit log; never shown to the user.
     """
@@ -902,7 +907,7 @@ class ModerationAction(BaseModel):
     action: ModerationActionKind
     user_id: UUID
     reason_code: ReportReason
-    note: str | None
+    note: StrictStr | None
     report_id: UUID | None
     actor_user_id: UUID
     """
@@ -918,7 +923,8 @@ class ModerationAction(BaseModel):
 DeviceId = TypeAliasType(
     "DeviceId",
     Annotated[
-        str, Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9._-]+$", title="DeviceId")
+        StrictStr,
+        Field(max_length=128, min_length=1, pattern="^[A-Za-z0-9._-]+$", title="DeviceId"),
     ],
 )
 """
@@ -931,8 +937,8 @@ class PasswordGrant(BaseModel):
         extra="forbid",
     )
     grant_type: Literal["password"]
-    email: Annotated[str, Field(max_length=254)]
-    password: Annotated[str, Field(max_length=1024, min_length=1)]
+    email: Annotated[StrictStr, Field(max_length=254)]
+    password: Annotated[StrictStr, Field(max_length=1024, min_length=1)]
     device_id: DeviceId | None = None
 
 
@@ -941,7 +947,7 @@ class MagicLinkGrant(BaseModel):
         extra="forbid",
     )
     grant_type: Literal["magic_link"]
-    magic_link_token: Annotated[str, Field(max_length=512, min_length=16)]
+    magic_link_token: Annotated[StrictStr, Field(max_length=512, min_length=16)]
     """
     The single-use token carried by a sign-in link.
     """
@@ -963,7 +969,7 @@ class RefreshTokenRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    refresh_token: Annotated[str, Field(max_length=4096, min_length=16)]
+    refresh_token: Annotated[StrictStr, Field(max_length=4096, min_length=16)]
 
 
 class AuthTokens(BaseModel):
@@ -975,19 +981,19 @@ class AuthTokens(BaseModel):
         extra="allow",
     )
     token_type: Literal["Bearer"]
-    access_token: str
+    access_token: StrictStr
     """
     A JWT for `Authorization: Bearer`.
     """
-    expires_in_s: Annotated[int, Field(ge=1)]
+    expires_in_s: Annotated[StrictInt, Field(ge=1)]
     """
     Seconds until the access token expires.
     """
-    refresh_token: str
+    refresh_token: StrictStr
     """
     Single use; rotates on every refresh.
     """
-    refresh_token_expires_in_s: Annotated[int, Field(ge=1)]
+    refresh_token_expires_in_s: Annotated[StrictInt, Field(ge=1)]
     user_id: UUID
 
 
@@ -999,11 +1005,11 @@ class SocketTicket(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    ticket: str
+    ticket: StrictStr
     """
     Pass as `?ticket=` when opening the socket; it works once.
     """
-    expires_in_s: Annotated[int, Field(ge=1)]
+    expires_in_s: Annotated[StrictInt, Field(ge=1)]
     """
     Seconds left to open the socket with it.
     """
@@ -1021,9 +1027,9 @@ class CurrentUser(BaseModel):
         extra="allow",
     )
     id: UUID
-    display_name: str
+    display_name: StrictStr
     roles: list[Role]
-    age_verified: bool
+    age_verified: StrictBool
     quarantined_until: AwareDatetime | None
     """
     The end of the account's quarantine (new account or moderator action); `null` when not in quarantine.
@@ -1125,16 +1131,16 @@ class TelemetryIngestResult(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    received_count: Annotated[int, Field(ge=0)]
-    accepted_count: Annotated[int, Field(ge=0)]
+    received_count: Annotated[StrictInt, Field(ge=0)]
+    accepted_count: Annotated[StrictInt, Field(ge=0)]
     """
     Events stored.
     """
-    duplicate_count: Annotated[int, Field(ge=0)]
+    duplicate_count: Annotated[StrictInt, Field(ge=0)]
     """
     Events already stored under the same `event_id`.
     """
-    sampled_out_count: Annotated[int, Field(ge=0)]
+    sampled_out_count: Annotated[StrictInt, Field(ge=0)]
     """
     QoS samples dropped by sampling.
     """
@@ -1182,14 +1188,14 @@ class FieldError(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    pointer: str
+    pointer: StrictStr
     """
     JSON pointer (body) or `query.<name>` / `header.<name>` / `path.<name>`.
     """
-    message: str
+    message: StrictStr
 
 
-TileEndpoints = TypeAliasType("TileEndpoints", dict[str, str])
+TileEndpoints = TypeAliasType("TileEndpoints", dict[str, StrictStr])
 """
 What the media provider made for the tile, to connect its media with.
 """
@@ -1209,7 +1215,7 @@ class Presence(BaseModel):
     """
     user_id: UUID
     presence_mode: ModeName
-    is_camera_on: bool
+    is_camera_on: StrictBool
     visibility: PresenceVisibility
     capabilities: list[Capability]
     """
@@ -1240,7 +1246,7 @@ class PresencePage(BaseModel):
         extra="allow",
     )
     items: list[Presence]
-    next_cursor: str | None
+    next_cursor: StrictStr | None
     """
     The cursor of the next page; `null` on the last page.
     """
@@ -1286,7 +1292,7 @@ class TileRefusal(BaseModel):
         extra="allow",
     )
     code: ProblemCode
-    detail: str
+    detail: StrictStr
 
 
 class TileGranted(BaseModel):
@@ -1333,11 +1339,11 @@ class ReportChatThreadRequest(BaseModel):
     """
     The message reported, if one is.
     """
-    details: Annotated[str | None, Field(max_length=1000)] = None
+    details: Annotated[StrictStr | None, Field(max_length=1000)] = None
     """
     What happened, in the reporter's words.
     """
-    block: bool = False
+    block: StrictBool = False
     """
     Also block the reported user.
     """
@@ -1371,7 +1377,7 @@ class ViewBroadcastEvent(BaseModel):
     name: Literal["view_broadcast"]
     occurred_at: TelemetryOccurredAt
     session_id: TelemetrySessionId | None = None
-    startup_ms: Annotated[int, Field(ge=0)]
+    startup_ms: Annotated[StrictInt, Field(ge=0)]
     """
     Milliseconds from play to the first frame.
     """
@@ -1405,7 +1411,7 @@ class AuthSuccessEvent(BaseModel):
     occurred_at: TelemetryOccurredAt
     session_id: TelemetrySessionId | None = None
     method: AuthMethod
-    new_account: bool
+    new_account: StrictBool
 
 
 class EnterModeEvent(BaseModel):
@@ -1454,7 +1460,7 @@ class CallConnectedEvent(BaseModel):
     occurred_at: TelemetryOccurredAt
     session_id: TelemetrySessionId | None = None
     mode: ModeName
-    connect_ms: Annotated[int, Field(ge=0)]
+    connect_ms: Annotated[StrictInt, Field(ge=0)]
     """
     Milliseconds from the session's creation to two-way media.
     """
@@ -1474,11 +1480,11 @@ class MatchTransitionEvent(BaseModel):
     occurred_at: TelemetryOccurredAt
     session_id: TelemetrySessionId | None = None
     step: MatchStep
-    cooldown_s: Annotated[int | None, Field(ge=0)] = None
+    cooldown_s: Annotated[StrictInt | None, Field(ge=0)] = None
     """
     The cooldown applied at this step, in seconds.
     """
-    quarantined: bool | None = None
+    quarantined: StrictBool | None = None
 
 
 class ConsentOutcomeEvent(BaseModel):
@@ -1494,7 +1500,7 @@ class ConsentOutcomeEvent(BaseModel):
     occurred_at: TelemetryOccurredAt
     session_id: TelemetrySessionId | None = None
     outcome: ConsentOutcome
-    latency_ms: Annotated[int | None, Field(ge=0)] = None
+    latency_ms: Annotated[StrictInt | None, Field(ge=0)] = None
     """
     Milliseconds from the invite to its outcome.
     """
@@ -1518,11 +1524,11 @@ class QosSampleEvent(BaseModel):
     packet_loss_pct: Annotated[float | None, Field(ge=0.0, le=100.0)] = None
     received_kbps: Annotated[float, Field(ge=0.0)]
     fps: Annotated[float | None, Field(ge=0.0)] = None
-    height: Annotated[int | None, Field(ge=0)] = None
+    height: Annotated[StrictInt | None, Field(ge=0)] = None
     """
     Height of the received video, in pixels.
     """
-    degraded: bool | None = None
+    degraded: StrictBool | None = None
     """
     The stream is on its degrade layer.
     """
@@ -1571,23 +1577,23 @@ class Problem(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    type: str
+    type: StrictStr
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
     """
-    title: str
+    title: StrictStr
     """
     A short, human-readable summary of the problem type.
     """
-    status: Annotated[int, Field(ge=400, le=599)]
+    status: Annotated[StrictInt, Field(ge=400, le=599)]
     """
     The HTTP status code of this occurrence.
     """
-    detail: str | None = None
+    detail: StrictStr | None = None
     """
     What went wrong in this occurrence, for people.
     """
-    instance: str | None = None
+    instance: StrictStr | None = None
     """
     The request path of this occurrence.
     """
@@ -1596,7 +1602,7 @@ class Problem(BaseModel):
     """
     Field-level errors of a request that failed validation.
     """
-    retry_after_s: Annotated[int | None, Field(ge=0)] = None
+    retry_after_s: Annotated[StrictInt | None, Field(ge=0)] = None
     """
     For RATE_LIMITED and COOLDOWN_ACTIVE: seconds before a retry may succeed (also sent as Retry-After).
     """

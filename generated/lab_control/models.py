@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing_extensions import TypeAliasType
 
 
@@ -14,7 +14,7 @@ class ControlCommand(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    reason: Annotated[str | None, Field(max_length=500, min_length=1)] = None
+    reason: Annotated[StrictStr | None, Field(max_length=500, min_length=1)] = None
     """
     Why the operator sent the command; recorded in the audit log and shown in the status (`pause_reason`, `emergency.reason`).
     """
@@ -51,16 +51,16 @@ class StageState(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    paused: bool
+    paused: StrictBool
     paused_since: AwareDatetime | None
     """
     When the stage was paused; null while it runs.
     """
-    pause_reason: str | None
+    pause_reason: StrictStr | None
     """
     The reason given with the pause command; null while it runs or when none was given.
     """
-    in_progress: Annotated[int, Field(ge=0)]
+    in_progress: Annotated[StrictInt, Field(ge=0)]
     """
     Jobs of this stage still running (a paused stage starts no new job but finishes these).
     """
@@ -70,7 +70,7 @@ class QueueState(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    length: Annotated[int, Field(ge=0)]
+    length: Annotated[StrictInt, Field(ge=0)]
     """
     Ready items in the queue.
     """
@@ -82,7 +82,7 @@ class QueueState(BaseModel):
     """
     The buffer the LAB aims to keep (from settings).
     """
-    frozen: bool
+    frozen: StrictBool
     """
     True while automatic reordering is off.
     """
@@ -93,12 +93,12 @@ class EmergencyState(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    active: bool
+    active: StrictBool
     """
     True while an operator keeps the transmitter on the emergency reserve loop.
     """
     since: AwareDatetime | None
-    reason: str | None
+    reason: StrictStr | None
 
 
 class TransmitterState(BaseModel):
@@ -120,11 +120,11 @@ class TransmitterState(BaseModel):
     """
     Age of the newest live HLS segment, in seconds; null before the first segment.
     """
-    current_item_id: str | None
+    current_item_id: StrictStr | None
     """
     The queue item on air; null on the reserve loop.
     """
-    media_sequence: Annotated[int | None, Field(ge=0)]
+    media_sequence: Annotated[StrictInt | None, Field(ge=0)]
     """
     EXT-X-MEDIA-SEQUENCE of the live playlist; null before the first segment.
     """
@@ -134,7 +134,7 @@ class NightlyState(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    running: bool
+    running: StrictBool
     """
     True while a nightly run is queued or running.
     """
@@ -173,16 +173,16 @@ class NightlyRun(BaseModel):
     )
     run_id: UUID
     state: Literal["queued", "running"]
-    forced: bool
+    forced: StrictBool
     """
     True when the run was forced by an operator rather than scheduled.
     """
-    coalesced: bool
+    coalesced: StrictBool
     """
     True when this command joined a run that was already queued or running.
     """
     requested_at: AwareDatetime
-    reason: str | None
+    reason: StrictStr | None
 
 
 Severity = TypeAliasType(
@@ -197,7 +197,7 @@ class Alert(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    code: Annotated[str, Field(pattern="^[a-z][a-z0-9_]*$")]
+    code: Annotated[StrictStr, Field(pattern="^[a-z][a-z0-9_]*$")]
     """
     Stable alert code. Known codes: `qa_score_low`, `fallback_ratio_high`,
     `fallback_ratio_growth`, `discovery_failures`, `queue_buffer_low`,
@@ -205,7 +205,7 @@ class Alert(BaseModel):
 
     """
     severity: Severity
-    message: str
+    message: StrictStr
     """
     For people.
     """
@@ -222,7 +222,7 @@ class Alert(BaseModel):
     """
     Which side of the threshold is bad; `below` (QA score, buffer) or `above` (fallback ratio, failures, segment age).
     """
-    subject: str | None
+    subject: StrictStr | None
     """
     What the alert is about when it is not the whole LAB (for example a discovery source).
     """
@@ -230,7 +230,7 @@ class Alert(BaseModel):
     """
     When the condition started to hold.
     """
-    runbook_url: str | None
+    runbook_url: StrictStr | None
 
 
 class AlertSnapshot(BaseModel):
@@ -265,21 +265,21 @@ class CycleReport(BaseModel):
     id: UUID
     kind: Literal["cycle"]
     created_at: AwareDatetime
-    summary: str
+    summary: StrictStr
     started_at: AwareDatetime
     trigger: Literal["schedule", "run_once"]
-    discovered: Annotated[int, Field(ge=0)]
-    planned: Annotated[int, Field(ge=0)]
-    fetched: Annotated[int, Field(ge=0)]
-    prepared: Annotated[int, Field(ge=0)]
-    qa_passed: Annotated[int, Field(ge=0)]
-    qa_rejected: Annotated[int, Field(ge=0)]
-    queued: Annotated[int, Field(ge=0)]
-    failures: Annotated[int, Field(ge=0)]
+    discovered: Annotated[StrictInt, Field(ge=0)]
+    planned: Annotated[StrictInt, Field(ge=0)]
+    fetched: Annotated[StrictInt, Field(ge=0)]
+    prepared: Annotated[StrictInt, Field(ge=0)]
+    qa_passed: Annotated[StrictInt, Field(ge=0)]
+    qa_rejected: Annotated[StrictInt, Field(ge=0)]
+    queued: Annotated[StrictInt, Field(ge=0)]
+    failures: Annotated[StrictInt, Field(ge=0)]
     """
     Stage failures in the cycle (each retried or replaced).
     """
-    duration_ms: Annotated[int, Field(ge=0)]
+    duration_ms: Annotated[StrictInt, Field(ge=0)]
 
 
 class NightlyReport(BaseModel):
@@ -293,21 +293,21 @@ class NightlyReport(BaseModel):
     id: UUID
     kind: Literal["nightly"]
     created_at: AwareDatetime
-    summary: str
+    summary: StrictStr
     run_id: UUID
     """
     The run, as returned by `force_nightly`.
     """
-    forced: bool
+    forced: StrictBool
     outcome: Literal["succeeded", "failed"]
     started_at: AwareDatetime
     finished_at: AwareDatetime
-    audit_events_exported: Annotated[int, Field(ge=0)]
-    media_files_deleted: Annotated[int, Field(ge=0)]
-    segments_deleted: Annotated[int, Field(ge=0)]
-    bytes_freed: Annotated[int, Field(ge=0)]
-    backup_created: bool
-    error: str | None
+    audit_events_exported: Annotated[StrictInt, Field(ge=0)]
+    media_files_deleted: Annotated[StrictInt, Field(ge=0)]
+    segments_deleted: Annotated[StrictInt, Field(ge=0)]
+    bytes_freed: Annotated[StrictInt, Field(ge=0)]
+    backup_created: StrictBool
+    error: StrictStr | None
     """
     What failed, when `outcome` is `failed`.
     """
@@ -317,12 +317,12 @@ class QaCheck(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    name: str
+    name: StrictStr
     """
     The check (`streams`, `duration`, `decode`, `silence`, `black`, `freeze`, ...).
     """
-    passed: bool
-    detail: str | None
+    passed: StrictBool
+    detail: StrictStr | None
 
 
 class QaReport(BaseModel):
@@ -336,14 +336,14 @@ class QaReport(BaseModel):
     id: UUID
     kind: Literal["qa"]
     created_at: AwareDatetime
-    summary: str
-    item_id: str
+    summary: StrictStr
+    item_id: StrictStr
     score: Annotated[float, Field(ge=0.0, le=1.0)]
     threshold: float
     """
     The QA minimum in force (from settings).
     """
-    passed: bool
+    passed: StrictBool
     """
     False means the item was rejected and replaced.
     """
@@ -361,14 +361,14 @@ class FallbackReport(BaseModel):
     id: UUID
     kind: Literal["fallback"]
     created_at: AwareDatetime
-    summary: str
+    summary: StrictStr
     reason: Literal["queue_dry", "item_failed", "encoder_died", "emergency"]
     started_at: AwareDatetime
     ended_at: AwareDatetime | None
     """
     Null while the episode lasts.
     """
-    switch_latency_ms: Annotated[int | None, Field(ge=0)]
+    switch_latency_ms: Annotated[StrictInt | None, Field(ge=0)]
     """
     Time from the failure to the first reserve-loop segment, in milliseconds.
     """
@@ -392,7 +392,7 @@ class ReportPage(BaseModel):
         extra="allow",
     )
     items: list[Report]
-    next_cursor: str | None
+    next_cursor: StrictStr | None
     """
     Cursor of the next page; null on the last page.
     """
@@ -440,11 +440,11 @@ class FieldError(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    pointer: str
+    pointer: StrictStr
     """
     JSON pointer (body) or `query.<name>` / `header.<name>` / `path.<name>`.
     """
-    message: str
+    message: StrictStr
 
 
 class ControlResult(BaseModel):
@@ -452,12 +452,12 @@ class ControlResult(BaseModel):
         extra="allow",
     )
     command: Command
-    changed: bool
+    changed: StrictBool
     """
     False when the flag was already in the requested state (the command was a no-op).
     """
     applied_at: AwareDatetime
-    reason: str | None
+    reason: StrictStr | None
     """
     The reason sent with the command, if any.
     """
@@ -472,23 +472,23 @@ class Problem(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    type: str
+    type: StrictStr
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
     """
-    title: str
+    title: StrictStr
     """
     A short, human-readable summary of the problem type.
     """
-    status: Annotated[int, Field(ge=400, le=599)]
+    status: Annotated[StrictInt, Field(ge=400, le=599)]
     """
     The HTTP status code of this occurrence.
     """
-    detail: str | None = None
+    detail: StrictStr | None = None
     """
     What went wrong in this occurrence, for people.
     """
-    instance: str | None = None
+    instance: StrictStr | None = None
     """
     The request path of this occurrence.
     """
@@ -497,7 +497,7 @@ class Problem(BaseModel):
     """
     Field-level errors of a request that failed validation.
     """
-    retry_after_s: Annotated[int | None, Field(ge=0)] = None
+    retry_after_s: Annotated[StrictInt | None, Field(ge=0)] = None
     """
     For RATE_LIMITED and COOLDOWN_ACTIVE: seconds before a retry may succeed (also sent as Retry-After).
     """

@@ -91,6 +91,15 @@ def _invalid(pointer: str, message: str) -> ProblemError:
     )
 
 
+def _unique(field: str, values: Sequence[str]) -> None:
+    """``uniqueItems`` of the contract: the second of two equal values is the error."""
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            raise _invalid(f"/{field}/{index}", f"{value!r} is listed twice")
+        seen.add(value)
+
+
 def device_of(caller: Caller) -> str:
     """The device a caller's token was issued to (``default`` when it named none)."""
     return caller.device_id or DEFAULT_DEVICE
@@ -115,6 +124,12 @@ class PresenceService:
         tags: Sequence[str] = (),
     ) -> store.Fields:
         """The fields a set asks for, checked against the mode's manifest."""
+        for name, values in (
+            ("capabilities", capabilities or ()),
+            ("languages", languages),
+            ("tags", tags),
+        ):
+            _unique(name, values)
         offered = self.policy.presence_modes.get(mode)
         if offered is None:
             raise _invalid(

@@ -147,6 +147,15 @@ class TilesService:
         self, caller: Caller, mode: str, device_class: str, user_ids: Sequence[uuid.UUID]
     ) -> tuple[list[Outcome], Budget]:
         """Open or confirm in view a tile per listed user, in order, within the budget."""
+        if len(set(user_ids)) != len(user_ids):
+            first = next(i for i, u in enumerate(user_ids) if u in user_ids[:i])
+            raise ProblemError(
+                422,
+                "SCHEMA_INVALID",
+                "Request does not match the contract",
+                "A user is listed twice.",
+                errors=[{"pointer": f"/user_ids/{first}", "message": "listed twice"}],
+            )
         surface = self.policy.surfaces.get(mode)
         if surface is None:
             message = (

@@ -85,7 +85,7 @@ def test_discriminated_unions_and_nullable(generated: Path) -> None:
     source = (generated / "fx_unions" / "models.py").read_text()
     assert "PetCreate = TypeAliasType(" in source
     assert 'Annotated[Cat | Dog, Field(discriminator="kind"' in source
-    assert "nickname: str | None" in source
+    assert "nickname: StrictStr | None" in source  # JSON strings only (no coercion)
 
 
 def test_openapi_3_0_nullable_and_pagination(generated: Path) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 from typing_extensions import TypeAliasType
 
 Task = TypeAliasType(
@@ -47,11 +47,11 @@ class InferHints(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    deadline_ms: Annotated[int | None, Field(ge=1)] = None
+    deadline_ms: Annotated[StrictInt | None, Field(ge=1)] = None
     """
     Time budget for the whole call, in milliseconds; past it the call ends with 504 `DEADLINE_EXCEEDED`.
     """
-    max_tokens: Annotated[int | None, Field(ge=1)] = None
+    max_tokens: Annotated[StrictInt | None, Field(ge=1)] = None
     """
     Upper bound on output tokens per model answer.
     """
@@ -65,8 +65,8 @@ class TokenUsage(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    tokens_in: Annotated[int, Field(ge=0)]
-    tokens_out: Annotated[int, Field(ge=0)]
+    tokens_in: Annotated[StrictInt, Field(ge=0)]
+    tokens_out: Annotated[StrictInt, Field(ge=0)]
 
 
 class Readiness(BaseModel):
@@ -74,7 +74,7 @@ class Readiness(BaseModel):
         extra="allow",
     )
     status: Literal["ready"]
-    providers_healthy: Annotated[int, Field(ge=1)]
+    providers_healthy: Annotated[StrictInt, Field(ge=1)]
     """
     How many model providers are healthy (never their names).
     """
@@ -85,14 +85,14 @@ class RouteUsage(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    route: str
+    route: StrictStr
     """
     The route template, e.g. `/v1/infer`.
     """
-    requests: Annotated[int, Field(ge=0)]
-    tokens_in: Annotated[int, Field(ge=0)]
-    tokens_out: Annotated[int, Field(ge=0)]
-    latency_p95_ms: Annotated[int | None, Field(ge=0)]
+    requests: Annotated[StrictInt, Field(ge=0)]
+    tokens_in: Annotated[StrictInt, Field(ge=0)]
+    tokens_out: Annotated[StrictInt, Field(ge=0)]
+    latency_p95_ms: Annotated[StrictInt | None, Field(ge=0)]
     """
     95th percentile of server-side latency in milliseconds; null without requests.
     """
@@ -102,7 +102,7 @@ class UsageSummary(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    tenant_id: str
+    tenant_id: StrictStr
     from_: Annotated[AwareDatetime, Field(alias="from")]
     """
     Effective start of the window (inclusive).
@@ -115,13 +115,13 @@ class UsageSummary(BaseModel):
     """
     The figures are complete up to this instant.
     """
-    requests: Annotated[int, Field(ge=0)]
+    requests: Annotated[StrictInt, Field(ge=0)]
     """
     Authenticated requests in the window, whatever their status.
     """
-    tokens_in: Annotated[int, Field(ge=0)]
-    tokens_out: Annotated[int, Field(ge=0)]
-    latency_p95_ms: Annotated[int | None, Field(ge=0)]
+    tokens_in: Annotated[StrictInt, Field(ge=0)]
+    tokens_out: Annotated[StrictInt, Field(ge=0)]
+    latency_p95_ms: Annotated[StrictInt | None, Field(ge=0)]
     """
     95th percentile of server-side latency over all routes, in milliseconds; null without requests.
     """
@@ -135,11 +135,11 @@ class NewKey(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    api_key: str
+    api_key: StrictStr
     """
     The new public key, sent as `X-Api-Key`.
     """
-    secret: str
+    secret: StrictStr
     """
     SHOWN ONCE. The new signing secret; it is never returned again, by any
     operation. Store it in a secret manager; never log it.
@@ -193,11 +193,11 @@ class FieldError(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
     )
-    pointer: str
+    pointer: StrictStr
     """
     JSON pointer (body) or `query.<name>` / `header.<name>` / `path.<name>`.
     """
-    message: str
+    message: StrictStr
 
 
 class InferRequestPayload(BaseModel):
@@ -228,7 +228,7 @@ class KeyRotationPreviousKey(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    api_key: str
+    api_key: StrictStr
     """
     The key that was replaced.
     """
@@ -259,11 +259,11 @@ class InferResponse(BaseModel):
     """
     Id of this request in the audit log; quote it in support requests.
     """
-    tenant_id: str
+    tenant_id: StrictStr
     """
     The tenant the request was authenticated as.
     """
-    winner_model: str
+    winner_model: StrictStr
     """
     The model whose answer was chosen.
     """
@@ -271,11 +271,11 @@ class InferResponse(BaseModel):
     """
     The strategy actually applied; it can differ from the requested one when too few models are healthy (for example `VOTING` degrading to `FASTEST`).
     """
-    duration_ms: Annotated[int, Field(ge=0)]
+    duration_ms: Annotated[StrictInt, Field(ge=0)]
     """
     Server-side time spent on the call, in milliseconds.
     """
-    from_cache: bool
+    from_cache: StrictBool
     """
     True when the answer came from the pool's response cache.
     """
@@ -287,7 +287,7 @@ class KeyRotation(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    tenant_id: str
+    tenant_id: StrictStr
     rotated_at: AwareDatetime
     """
     T0.
@@ -304,23 +304,23 @@ class Problem(BaseModel):
     model_config = ConfigDict(
         extra="allow",
     )
-    type: str
+    type: StrictStr
     """
     A URI naming the problem type; https://voulezvous.tv/problems/<code in kebab case>.
     """
-    title: str
+    title: StrictStr
     """
     A short, human-readable summary of the problem type.
     """
-    status: Annotated[int, Field(ge=400, le=599)]
+    status: Annotated[StrictInt, Field(ge=400, le=599)]
     """
     The HTTP status code of this occurrence.
     """
-    detail: str | None = None
+    detail: StrictStr | None = None
     """
     What went wrong in this occurrence, for people.
     """
-    instance: str | None = None
+    instance: StrictStr | None = None
     """
     The request path of this occurrence.
     """
@@ -329,7 +329,7 @@ class Problem(BaseModel):
     """
     Field-level errors of a request that failed validation.
     """
-    retry_after_s: Annotated[int | None, Field(ge=0)] = None
+    retry_after_s: Annotated[StrictInt | None, Field(ge=0)] = None
     """
     For RATE_LIMITED and COOLDOWN_ACTIVE: seconds before a retry may succeed (also sent as Retry-After).
     """
