@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
@@ -36,6 +37,7 @@ from runtime.events.ordering import ChannelOrder
 from runtime.events.wire import NOTIFY_LIMIT, decode, encode, reference
 from runtime.store import Database
 from runtime.store.clock import database_now
+from runtime.store.database import before_commit
 
 __all__ = ["BusUnavailableError", "ChannelsEventBus"]
 
@@ -43,6 +45,7 @@ _log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
+_PENDING = "vvtv_events_pending"  # the events of the transaction under way
 _READY_WAIT_S = 5.0  # chosen: how long a new listener waits for a reconnecting transport
 _BACKOFF_S = (0.2, 0.5, 1.0, 2.0, 5.0)  # chosen: reconnect attempts, then every 5 s
 
@@ -150,14 +153,15 @@ class ChannelsEventBus:
     async def write(self, work: Callable[[Connection, Emit], T]) -> T:
         """Run ``work`` in a write transaction; the events it emits go out iff it commits."""
 
-        def unit(conn: Connection) -> tuple[T, list[tuple[str, Envelope, str]]]:
+        def unit(conn: Connection) -> tuple[T, list[tuple[str, Envelope]]]:
             # A fresh list per attempt: a unit retried alone after its batch failed
             # emits again, and the rolled-back attempt's events are gone with it.
-            staged: list[tuple[str, Envelope, str]] = []
+            staged: list[tuple[str, Envelope]] = []
 
             def emit(channel: str, event_type: str, data: dict[str, Any]) -> Envelope:
-                envelope, wire = self._stage(conn, channel, event_type, data)
-                staged.append((channel, envelope, wire))
+                envelope = self._envelope(conn, event_type, data)
+                staged.append((channel, envelope))
+                self._pending(conn).append((channel, envelope))
                 return envelope
 
             return work(conn, emit), staged
@@ -166,34 +170,61 @@ class ChannelsEventBus:
         await self._after_commit(staged)
         return result
 
-    def _stage(
-        self, conn: Connection, channel: str, event_type: str, data: dict[str, Any]
-    ) -> tuple[Envelope, str]:
-        import uuid  # noqa: PLC0415 - only here, once per event
-
+    def _envelope(self, conn: Connection, event_type: str, data: dict[str, Any]) -> Envelope:
         envelope: Envelope = {
             "id": str(uuid.uuid4()),
             "type": event_type,
             "ts": _rfc3339(database_now(conn)),
-            "seq": 0,
+            "seq": 0,  # numbered when the transaction is about to commit
             "data": data,
         }
-        validate_event(envelope)  # before a number is spent on it
-        envelope["seq"] = journal.next_seq(conn, channel)
-        wire = encode(envelope)
-        if self._in_transaction:
-            if len(wire.encode()) > NOTIFY_LIMIT:
-                payload_id = journal.save_payload(conn, channel, wire, now=database_now(conn))
-                wire = reference(payload_id, envelope["seq"])
-            journal.notify(conn, channel, wire)
-        return envelope, wire
+        validate_event(envelope)  # off its schema: refused before anything is spent on it
+        return envelope
 
-    async def _after_commit(self, staged: Sequence[tuple[str, Envelope, str]]) -> None:
-        for channel, envelope, wire in staged:
+    def _pending(self, conn: Connection) -> list[tuple[str, Envelope]]:
+        """This transaction's events; the first one registers their numbering."""
+        transaction = conn.get_transaction()
+        held = conn.info.get(_PENDING)
+        if held is None or held[0] is not transaction:
+            held = (transaction, [])
+            conn.info[_PENDING] = held
+            before_commit(conn, self._number)
+        events: list[tuple[str, Envelope]] = held[1]
+        return events
+
+    def _number(self, conn: Connection) -> None:
+        """Number the transaction's events, last of all, and NOTIFY them on PostgreSQL.
+
+        Taking each channel's counter row after every other lock of the batch, channels
+        in a fixed order, keeps two processes' batches from waiting on each other.
+        """
+        held = conn.info.pop(_PENDING, None)
+        if held is None or held[0] is not conn.get_transaction():
+            return
+        by_channel: dict[str, list[Envelope]] = defaultdict(list)
+        for channel, envelope in held[1]:
+            by_channel[channel].append(envelope)
+        for channel in sorted(by_channel):
+            envelopes = by_channel[channel]
+            first = journal.take_seqs(conn, channel, len(envelopes))
+            for offset, envelope in enumerate(envelopes):
+                envelope["seq"] = first + offset
+                if self._in_transaction:
+                    journal.notify(conn, channel, self._wire(conn, channel, envelope))
+
+    def _wire(self, conn: Connection, channel: str, envelope: Envelope) -> str:
+        wire = encode(envelope)
+        if len(wire.encode()) > NOTIFY_LIMIT:
+            payload_id = journal.save_payload(conn, channel, wire, now=database_now(conn))
+            wire = reference(payload_id, envelope["seq"])
+        return wire
+
+    async def _after_commit(self, staged: Sequence[tuple[str, Envelope]]) -> None:
+        for channel, envelope in staged:
             self.published.append((channel, envelope))
             if not self._in_transaction:
                 try:
-                    await self.backend.publish(wire.encode(), [channel])
+                    await self.backend.publish(encode(envelope).encode(), [channel])
                 except Exception as exc:  # committed anyway: listeners will see the hole
                     _log.warning("event not sent", channel=channel, error=str(exc))
 

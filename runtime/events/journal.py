@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -17,24 +19,35 @@ __all__ = [
     "current_seq",
     "forget_payloads",
     "load_payload",
-    "next_seq",
     "notify",
     "save_payload",
+    "take_seqs",
 ]
 
 
-def next_seq(conn: Connection, channel: str) -> int:
-    """The channel's next seq (0 for its first event); one upsert, so processes agree.
+def take_seqs(conn: Connection, channel: str, count: int = 1) -> int:
+    """Reserve the channel's next ``count`` numbers (from 0); the first. One upsert.
 
     The row stays locked until the transaction ends, so events of one channel commit
-    in the order of their numbers.
+    in the order of their numbers, whichever process numbered them.
     """
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    upsert = dialect_insert(event_channels).values(channel=channel, seq=0)
-    numbered = upsert.on_conflict_do_update(
-        index_elements=["channel"], set_={"seq": event_channels.c.seq + 1}
+    values = {"channel": channel, "seq": count - 1, "count": count}
+    last = conn.execute(_take(conn.dialect.name), values).scalar_one()
+    return int(last) - count + 1
+
+
+@cache
+def _take(dialect: str) -> Any:
+    """The numbering upsert, built once (it runs for every published event)."""
+    upsert = (pg_insert if dialect == "postgresql" else sqlite_insert)(event_channels).values(
+        channel=bindparam("channel"), seq=bindparam("seq")
+    )
+    return upsert.on_conflict_do_update(
+        index_elements=["channel"], set_={"seq": event_channels.c.seq + bindparam("count")}
     ).returning(event_channels.c.seq)
-    return int(conn.execute(numbered).scalar_one())
+
+
+_NOTIFY = select(func.pg_notify(bindparam("channel"), bindparam("payload")))
 
 
 def current_seq(conn: Connection, channel: str) -> int | None:
@@ -60,7 +73,7 @@ def load_payload(conn: Connection, payload_id: uuid.UUID) -> str | None:
 
 def notify(conn: Connection, channel: str, payload: str) -> None:
     """PostgreSQL NOTIFY, sent when (and only if) the transaction commits."""
-    conn.execute(select(func.pg_notify(channel, payload)))
+    conn.execute(_NOTIFY, {"channel": channel, "payload": payload})
 
 
 def forget_payloads(conn: Connection, *, keep_s: float = 3600) -> None:

@@ -13,9 +13,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, tuple_, update
+from sqlalchemy import Table, and_, bindparam, delete, exists, insert, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -82,6 +83,29 @@ def _insert(conn: Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
+@cache
+def _upsert(table: Table, keys: tuple[str, ...], dialect: str) -> Any:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE`` of every other column, built once.
+
+    Presence is written on every set and heartbeat: building (and cache-keying) the
+    statement anew each time cost more than running it.
+    """
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    changed = {c.name: statement.excluded[c.name] for c in table.c if c.name not in keys}
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changed)
+
+
+_PRESENCE_OF = select(presences).where(presences.c.user_id == bindparam("user_id"))
+_LIVE_METAS_OF = (
+    select(presence_metas)
+    .where(
+        presence_metas.c.user_id == bindparam("user_id"),
+        presence_metas.c.expires_at >= bindparam("now"),
+    )
+    .order_by(presence_metas.c.set_at.desc())
+)
+
+
 def upsert_meta(
     conn: Connection,
     user_id: uuid.UUID,
@@ -100,17 +124,12 @@ def upsert_meta(
         "last_seen_at": now,
         "expires_at": now + timedelta(seconds=ttl_s),
     }
-    statement = _insert(conn)(presence_metas).values(values)
-    changed = {k: v for k, v in values.items() if k not in ("user_id", "device_id")}
-    conn.execute(
-        statement.on_conflict_do_update(index_elements=["user_id", "device_id"], set_=changed)
-    )
+    conn.execute(_upsert(presence_metas, ("user_id", "device_id"), conn.dialect.name), values)
 
 
 def get_presence(conn: Connection, user_id: uuid.UUID) -> PresenceRow | None:
     """The user's presence row (expired or not)."""
-    query = select(presences).where(presences.c.user_id == user_id)
-    return conn.execute(query).mappings().one_or_none()
+    return conn.execute(_PRESENCE_OF, {"user_id": user_id}).mappings().one_or_none()
 
 
 def metas_of(
@@ -119,6 +138,10 @@ def metas_of(
     """Each user's metas, the one set last first (only live ones when ``now`` is given)."""
     if not user_ids:
         return {}
+    if len(user_ids) == 1 and now is not None:  # one user's set or heartbeat: the hot path
+        rows = conn.execute(_LIVE_METAS_OF, {"user_id": user_ids[0], "now": now}).mappings()
+        live: list[PresenceRow] = list(rows)
+        return {user_ids[0]: live} if live else {}
     query = select(presence_metas).where(presence_metas.c.user_id.in_(list(user_ids)))
     if now is not None:
         query = query.where(presence_metas.c.expires_at >= now)
@@ -148,14 +171,10 @@ def write_presence(
         "expires_at": max(m["expires_at"] for m in metas),
         "created_at": previous["created_at"] if previous is not None else now,
     }
-    changed = {k: v for k, v in values.items() if k != "user_id"}
-    conn.execute(
-        _insert(conn)(presences)
-        .values(values)
-        .on_conflict_do_update(index_elements=["user_id"], set_=changed)
-    )
-    if previous is None or Fields.of(previous) != Fields.of(lead):
-        _replace_labels(conn, user_id, lead["languages"], lead["tags"])
+    conn.execute(_upsert(presences, ("user_id",), conn.dialect.name), values)
+    labels = (list(lead["languages"]), list(lead["tags"]))
+    if previous is None or (list(previous["languages"]), list(previous["tags"])) != labels:
+        _replace_labels(conn, user_id, *labels)
     return values
 
 

@@ -39,7 +39,7 @@ from runtime.store.engine import (
     sqlite_pragmas,
 )
 
-__all__ = ["Database", "Work", "commit_batch", "open_database"]
+__all__ = ["Database", "Work", "before_commit", "commit_batch", "open_database"]
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -228,28 +228,59 @@ class _PostgresDatabase(Database):
                 _settle(job.future, ok, value)
 
 
+_BEFORE_COMMIT = "vvtv_before_commit"
+
+
+def before_commit(conn: Connection, callback: Callable[[Connection], None]) -> None:
+    """Run ``callback`` just before the current write transaction commits.
+
+    For what must come last in a transaction: numbering the events of a whole batch at
+    its end holds their channel's counter row for one statement, not for the batch, and
+    taking that lock after every other one keeps two batches from deadlocking.
+    """
+    transaction = conn.get_transaction()
+    pending = conn.info.get(_BEFORE_COMMIT)
+    if pending is None or pending[0] is not transaction:
+        callbacks: list[Callable[[Connection], None]] = []
+        pending = (transaction, callbacks)
+        conn.info[_BEFORE_COMMIT] = pending
+    pending[1].append(callback)
+
+
+def _run_before_commit(conn: Connection) -> None:
+    pending = conn.info.pop(_BEFORE_COMMIT, None)
+    if pending is not None and pending[0] is conn.get_transaction():
+        for callback in pending[1]:
+            callback(conn)
+
+
 def commit_batch(conn: Connection, works: list[Work[Any]]) -> list[tuple[bool, Any]]:
     """All of ``works`` in one transaction; on any failure, each unit alone.
 
     Units fail rarely (a lost race is a result, not an exception), so a batch is
     tried whole, without a savepoint per unit; when one raises, the batch is rolled
     back and every unit runs again in a transaction of its own, so each caller gets
-    exactly its own outcome.
+    exactly its own outcome. What the units registered with ``before_commit`` runs
+    after the last of them.
     """
     try:
         with conn.begin():
-            return [(True, work(conn)) for work in works]
+            outcomes = [(True, work(conn)) for work in works]
+            _run_before_commit(conn)
+            return outcomes
     except Exception as exc:  # undone as a whole; retried one by one below
         if len(works) == 1:
             return [(False, exc)]
-    outcomes: list[tuple[bool, Any]] = []
+    alone: list[tuple[bool, Any]] = []
     for work in works:
         try:
             with conn.begin():
-                outcomes.append((True, work(conn)))
+                outcome = (True, work(conn))
+                _run_before_commit(conn)
+            alone.append(outcome)
         except Exception as exc:  # this unit's own failure, reported to its caller
-            outcomes.append((False, exc))
-    return outcomes
+            alone.append((False, exc))
+    return alone
 
 
 def open_database(raw: str) -> Database:
