@@ -44,48 +44,6 @@ def _socket_options(heartbeat_s: float) -> dict[str, float | int]:
     return {"ws_ping_interval": heartbeat_s, "ws_ping_timeout": heartbeat_s, "ws_max_size": 65536}
 
 
-def _serve_workers(
-    host: str,
-    port: int,
-    workers: int,
-    overrides: dict[str, str | int | None],
-    sockets: dict[str, float | int],
-) -> None:
-    """``workers`` processes on one listening socket, each building its own app.
-
-    The socket is made here with ``IPPROTO_TCP`` spelled out: uvicorn's own leaves the
-    protocol at 0, so asyncio never sets TCP_NODELAY on accepted connections and every
-    keep-alive answer waits ~40 ms for a delayed ACK (uvicorn issue 3149).
-    """
-    import os  # noqa: PLC0415
-    import socket  # noqa: PLC0415
-
-    import uvicorn  # noqa: PLC0415
-    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415
-
-    names = {"host": "VVTV_HOST", "port": "VVTV_PORT", "cost_tier": "VVTV_COST_TIER"}
-    for key, value in overrides.items():
-        if value is not None:
-            os.environ[names[key]] = str(value)  # the workers read their settings afresh
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.set_inheritable(True)
-    config = uvicorn.Config(
-        "vvtv.app:build_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_config=None,
-        access_log=False,
-        lifespan="on",
-        **sockets,  # type: ignore[arg-type]
-    )
-    Multiprocess(config, sockets=[listener]).run()
-
-
 @cli.command()
 @click.option("--host", help="Address to bind (default VVTV_HOST or 127.0.0.1).")
 @click.option("--port", type=int, help="Port to bind (default VVTV_PORT or 8000).")
@@ -140,7 +98,11 @@ def up(host: str | None, port: int | None, tier: str | None, workers: int) -> No
     sockets = _socket_options(heartbeat)
     if workers > 1:
         click.echo(f"  workers      {workers}")
-        _serve_workers(settings.host, settings.port, workers, overrides, sockets)
+        from vvtv.serve import serve_workers  # noqa: PLC0415
+
+        names = {"host": "VVTV_HOST", "port": "VVTV_PORT", "cost_tier": "VVTV_COST_TIER"}
+        environment = {names[k]: str(v) for k, v in overrides.items() if v is not None}
+        serve_workers(settings.host, settings.port, workers, environment, sockets)
         click.echo("vvtv stopped")
         return
     server = uvicorn.Server(

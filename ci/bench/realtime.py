@@ -86,7 +86,7 @@ def _vvtv_up(url: str, workers: int) -> Iterator[tuple[str, subprocess.Popen[byt
         "VVTV_ENV": "dev",
         "VVTV_DATABASE_URL": url,
         "VVTV_LAB_CHANNEL": "false",
-        "VVTV_LAB_DIR": f"/tmp/vvtv-bench-{port}",
+        "VVTV_LAB_DIR": tempfile.mkdtemp(prefix="vvtv-bench-lab-"),
         "VVTV_LOG_LEVEL": "warning",
         "VVTV_DEV_SEED": "false",
         "VVTV_PORT": str(port),
@@ -181,7 +181,7 @@ def sockets(count: int, users: int) -> None:
     """Hold ``count`` authenticated sockets on one worker; memory and broadcast time."""
     with tempfile_db() as url:
         accounts = asyncio.run(_accounts(url, users))
-        tokens_file = Path(f"/tmp/vvtv-bench-tokens-{uuid.uuid4().hex[:8]}.json")
+        tokens_file = Path(tempfile.mkdtemp(prefix="vvtv-bench-")) / "tokens.json"
         tokens_file.write_text(json.dumps(accounts))
         with _vvtv_up(url, 1) as (base, process):
             server = process.pid
@@ -212,7 +212,7 @@ def sockets(count: int, users: int) -> None:
 
 @contextmanager
 def tempfile_db() -> Iterator[str]:
-    path = Path(f"/tmp/vvtv-bench-{uuid.uuid4().hex[:8]}.db")
+    path = Path(tempfile.mkdtemp(prefix="vvtv-bench-")) / "vvtv.db"
     try:
         yield f"sqlite:///{path}"
     finally:
@@ -224,9 +224,9 @@ def tempfile_db() -> Iterator[str]:
 async def _open_sockets(base: str, tokens_file: str, count: int) -> None:
     import websockets  # noqa: PLC0415
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    accounts = json.loads(Path(tokens_file).read_text())
+    accounts = json.loads(Path(tokens_file).read_text())  # noqa: ASYNC240 - once, at start
     ws = base.replace("http://", "ws://") + "/ws/presence"
     held: list[Any] = []
     failed = 0
@@ -270,7 +270,7 @@ async def _open_sockets(base: str, tokens_file: str, count: int) -> None:
                     headers={"Authorization": f"Bearer {token}"},
                 )
 
-            async def first_update(socket_: Any) -> float | None:
+            async def first_update(socket_: Any, user: str = user) -> float | None:
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(60):
                         while True:
@@ -303,23 +303,14 @@ def latency(rate: int, seconds: int, subscribers: int, users: int, connections: 
             _warm(base, publishers)
             loader = _loader("_watch", base, str(workdir / "watchers.json"))
             ready = _ask(loader, "connect")
-            # wrk pauses after each answer so that `connections` connections ask for
-            # about `rate` requests a second; a slower server gets fewer.
-            delay_ms = max(0, int(connections / rate * 1000) - 4)
+            delay_ms = _calibrate(base, workdir, rate, connections)
+            time.sleep(1)
+            before = asyncio.run(_presence_seq(url))
             started = time.time()
             _ask(loader, f"measure {started}")
-            done = subprocess.run(
-                [
-                    "wrk", "-t2", f"-c{connections}", f"-d{seconds}s",
-                    "-s", str(ROOT / "ci" / "bench" / "wrk" / "presence.lua"),
-                    "--latency", base,
-                ],
-                env={**os.environ, "TOKENS_FILE": str(workdir / "tokens"), "DELAY_MS": str(delay_ms), "THREADS": "2"},
-                capture_output=True,
-                text=True,
-                check=True,
-            )  # fmt: skip
+            done = _wrk(base, workdir, connections, seconds, delay_ms)
             time.sleep(2)  # the last events
+            events = asyncio.run(_presence_seq(url)) - before
             result = _ask(loader, "stop")
             loader.wait(timeout=60)
     requests = _wrk_requests(done.stdout)
@@ -334,9 +325,13 @@ def latency(rate: int, seconds: int, subscribers: int, users: int, connections: 
         f" {users} users for {seconds} s (asked: {rate}/s):"
     )
     print(
-        f"  events published: {requests} ({requests / seconds:.0f}/s), non-2xx: {_wrk_errors(done.stdout)}"
+        f"  POSTs answered: {requests} ({requests / seconds:.0f}/s),"
+        f" non-2xx: {_wrk_errors(done.stdout)}"
     )
-    print(f"  deliveries: {len(lat)} of {requests * subscribers} expected")
+    print(
+        f"  presence.update events (the journal's count): {events}; deliveries: {len(lat)}"
+        f" of {events * subscribers} expected"
+    )
     if result["closed"]:
         print(f"  sockets closed by the server during the run: {result['closed']}")
     if lat:
@@ -345,6 +340,50 @@ def latency(rate: int, seconds: int, subscribers: int, users: int, connections: 
             f"  p99 {pct(99):.1f}  max {lat[-1]:.1f}"
         )
     print(f"  POST latency (wrk): {_wrk_latency(done.stdout)}")
+
+
+def _wrk(
+    base: str, workdir: Path, connections: int, seconds: int, delay_ms: float
+) -> subprocess.CompletedProcess[str]:
+    """wrk posting presence changes; each connection pauses ``delay_ms`` after each answer."""
+    return subprocess.run(
+        [
+            "wrk", "-t2", f"-c{connections}", f"-d{seconds}s",
+            "-s", str(ROOT / "ci" / "bench" / "wrk" / "presence.lua"), "--latency", base,
+        ],
+        env={
+            **os.environ,
+            "TOKENS_FILE": str(workdir / "tokens"),
+            "DELAY_MS": f"{delay_ms:.1f}",
+            "THREADS": "2",
+        },
+        capture_output=True,
+        text=True,
+        check=True,
+    )  # fmt: skip
+
+
+def _calibrate(base: str, workdir: Path, rate: int, connections: int) -> float:
+    """The pause per connection that holds about ``rate`` requests a second (short runs)."""
+    delay = 0.0
+    for _ in range(4):
+        got = _wrk_requests(_wrk(base, workdir, connections, 3, delay).stdout) / 3
+        if abs(got - rate) / rate < 0.05 or (delay == 0 and got < rate):
+            break  # close enough, or the server cannot go faster than asked
+        delay = max(0.0, delay + (connections / rate - connections / got) * 1000)
+    return delay
+
+
+async def _presence_seq(url: str) -> int:
+    """The presence channel's last seq: how many presence.update events were published."""
+    connection = await asyncpg.connect(url)
+    try:
+        value = await connection.fetchval(
+            "SELECT seq FROM event_channels WHERE channel = 'presence'"
+        )
+    finally:
+        await connection.close()
+    return int(value or 0)
 
 
 def _warm(base: str, accounts: list[tuple[str, str]]) -> None:
@@ -449,14 +488,14 @@ def _count_workers(base: str, ports: set[int]) -> int:
             if peer in ports:
                 inodes[f"socket:[{fields[9]}]"] = peer
     holders = set()
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
+    for process in Path("/proc").iterdir():
+        if not process.name.isdigit():
             continue
         with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
+            for fd in (process / "fd").iterdir():
                 with contextlib.suppress(OSError):
-                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
-                        holders.add(pid)
+                    if str(fd.readlink()) in inodes:
+                        holders.add(process.name)
     return len(holders)
 
 
