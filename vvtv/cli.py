@@ -35,13 +35,18 @@ def cli() -> None:
     """Voulezvous platform: contracts toolkit, live-video services and the 24/7 channel."""
 
 
-def _socket_options(heartbeat_s: float) -> dict[str, float | int]:
+def _socket_options(heartbeat_s: float) -> dict[str, float | int | str]:
     """uvicorn's WebSocket settings: pings every heartbeat, small client frames.
 
     A socket renews its presence while open; pinging at the presence heartbeat means a
     client that vanished without closing is dropped within two heartbeats.
     """
-    return {"ws_ping_interval": heartbeat_s, "ws_ping_timeout": heartbeat_s, "ws_max_size": 65536}
+    return {
+        "ws": "websockets-sansio",  # half the memory per socket of uvicorn's legacy one
+        "ws_ping_interval": heartbeat_s,
+        "ws_ping_timeout": heartbeat_s,
+        "ws_max_size": 65536,
+    }
 
 
 @cli.command()

@@ -81,7 +81,7 @@ def serve_workers(
     port: int,
     workers: int,
     environment: dict[str, str],
-    options: dict[str, float | int],
+    options: dict[str, float | int | str],
 ) -> None:
     """``workers`` processes of ``vvtv.app:build_app`` on ``host:port`` until a signal."""
     os.environ.update(environment)  # the workers read their settings afresh

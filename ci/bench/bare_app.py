@@ -1,10 +1,15 @@
-"""A bare Litestar JSON endpoint: the yardstick the session benchmarks are a ratio of."""
+"""Bare Litestar endpoints: the yardsticks the session and socket benchmarks compare with.
+
+``/bare`` echoes JSON; ``/ws/presence`` accepts a WebSocket and only waits for it to close
+(no authentication, hub or snapshot): what one socket costs uvicorn and Litestar alone.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar, post
+from litestar import Litestar, WebSocket, post, websocket
+from litestar.exceptions import WebSocketDisconnect
 
 
 @post("/bare", status_code=201, sync_to_thread=False)
@@ -13,4 +18,15 @@ def bare(data: dict[str, Any]) -> dict[str, Any]:
     return {"ok": True, "received": data}
 
 
-app = Litestar(route_handlers=[bare], openapi_config=None, logging_config=None)
+@websocket("/ws/presence")
+async def bare_socket(socket: WebSocket[Any, Any, Any]) -> None:
+    """Accept, then read until the client leaves."""
+    await socket.accept()
+    try:
+        while True:
+            await socket.receive_text()
+    except WebSocketDisconnect:
+        return
+
+
+app = Litestar(route_handlers=[bare, bare_socket], openapi_config=None, logging_config=None)

@@ -178,36 +178,90 @@ def _ask(loader: subprocess.Popen[str], command: str) -> dict[str, Any]:
 
 
 def sockets(count: int, users: int) -> None:
-    """Hold ``count`` authenticated sockets on one worker; memory and broadcast time."""
+    """Hold ``count`` authenticated sockets on one worker; memory and broadcast time.
+
+    A bare Litestar socket on the same uvicorn settings is measured in the same run: the
+    floor of what one socket costs before authentication, the hub and the snapshot.
+    """
     with tempfile_db() as url:
         accounts = asyncio.run(_accounts(url, users))
         tokens_file = Path(tempfile.mkdtemp(prefix="vvtv-bench-")) / "tokens.json"
         tokens_file.write_text(json.dumps(accounts))
         with _vvtv_up(url, 1) as (base, process):
-            server = process.pid
-            time.sleep(2)
-            before = _rss_kib(server)
-            loader = _loader("_open", base, str(tokens_file), str(count))
-            started = time.monotonic()
-            opened = _ask(loader, "open")
-            took = time.monotonic() - started
-            time.sleep(6)  # a tick of the hub runs over every socket (renewals, re-checks)
-            after = _rss_kib(server)
-            broadcast = _ask(loader, "broadcast")
-            _ask(loader, "close")
-            loader.wait(timeout=60)
-        tokens_file.unlink()
-    held = opened["open"]
-    print(f"sockets opened and held by one worker: {held} of {count} ({opened['failed']} failed)")
-    print(f"  open rate: {held / took:.0f} sockets/s ({took:.1f} s for all)")
+            measured = _hold(base, process.pid, tokens_file, count, broadcast=True)
+        with _bare_socket_server() as (base, process):
+            floor = _hold(base, process.pid, tokens_file, count, broadcast=False)
+    held = measured["open"]
+    print(f"sockets opened and held by one worker: {held} of {count} ({measured['failed']} failed)")
     print(
-        f"  worker RSS: {before / 1024:.1f} MiB before, {after / 1024:.1f} MiB with them:"
-        f" {(after - before) / max(held, 1):.1f} KiB per socket"
+        f"  open rate: {held / measured['took']:.0f} sockets/s ({measured['took']:.1f} s for all)"
     )
     print(
-        f"  one presence.update to all of them: {broadcast['received']} received,"
-        f" last after {broadcast['last_ms']:.0f} ms"
+        f"  worker RSS: {measured['before'] / 1024:.1f} MiB before,"
+        f" {measured['after'] / 1024:.1f} MiB with them:"
+        f" {measured['per_socket']:.1f} KiB per socket"
     )
+    print(
+        f"  bare Litestar socket, same uvicorn settings: {floor['per_socket']:.1f} KiB per"
+        f" socket ({floor['open']} held); the platform adds"
+        f" {measured['per_socket'] - floor['per_socket']:.1f} KiB"
+    )
+    print(
+        f"  one presence.update to all of them: {measured['received']} received,"
+        f" last after {measured['last_ms']:.0f} ms"
+    )
+
+
+def _hold(
+    base: str, server: int, tokens_file: Path, count: int, *, broadcast: bool
+) -> dict[str, Any]:
+    time.sleep(2)
+    before = _rss_kib(server)
+    loader = _loader("_open", base, str(tokens_file), str(count))
+    started = time.monotonic()
+    opened = _ask(loader, "open")
+    took = time.monotonic() - started
+    time.sleep(6)  # a tick of the hub runs over every socket (renewals, re-checks)
+    after = _rss_kib(server)
+    sent = _ask(loader, "broadcast") if broadcast else {}
+    _ask(loader, "close")
+    loader.wait(timeout=60)
+    per_socket = (after - before) / max(opened["open"], 1)
+    return {
+        **opened,
+        **sent,
+        "took": took,
+        "before": before,
+        "after": after,
+        "per_socket": per_socket,
+    }
+
+
+@contextmanager
+def _bare_socket_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """ci/bench/bare_app.py on uvicorn, with `vvtv up`'s WebSocket settings."""
+    port = _port()
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "ci.bench.bare_app:app", "--host", "127.0.0.1",
+            "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--ws", "websockets-sansio", "--ws-ping-interval", "5", "--ws-ping-timeout", "5",
+            "--ws-max-size", "65536",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            time.sleep(0.1)
+        yield base, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @contextmanager
