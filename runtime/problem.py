@@ -12,9 +12,20 @@ from litestar.types import ExceptionHandlersMap
 from generated.server_support import PROBLEM_JSON, ProblemError, problem_response
 from generated.server_support import exception_handlers as contract_handlers
 
-__all__ = ["PROBLEM_JSON", "ProblemError", "exception_handlers", "problem_response"]
+__all__ = ["PROBLEM_JSON", "ProblemError", "exception_handlers", "invalid", "problem_response"]
 
 _log = structlog.get_logger(__name__)
+
+
+def invalid(pointer: str, message: str) -> ProblemError:
+    """422 ``SCHEMA_INVALID`` naming the one field at fault (``/body/path`` or ``query.name``)."""
+    return ProblemError(
+        422,
+        "SCHEMA_INVALID",
+        "Request does not match the contract",
+        message,
+        errors=[{"pointer": pointer, "message": message}],
+    )
 
 
 def _unhandled(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

@@ -28,6 +28,7 @@ from runtime.presence.rules import (
     SEE_PRESENCE,
     advertised_capabilities,
 )
+from runtime.problem import invalid
 from runtime.store import Database
 from runtime.store.clock import database_now
 
@@ -81,22 +82,12 @@ class Page:
     next_cursor: str | None
 
 
-def _invalid(pointer: str, message: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "SCHEMA_INVALID",
-        "Request does not match the contract",
-        message,
-        errors=[{"pointer": pointer, "message": message}],
-    )
-
-
 def _unique(field: str, values: Sequence[str]) -> None:
     """``uniqueItems`` of the contract: the second of two equal values is the error."""
     seen: set[str] = set()
     for index, value in enumerate(values):
         if value in seen:
-            raise _invalid(f"/{field}/{index}", f"{value!r} is listed twice")
+            raise invalid(f"/{field}/{index}", f"{value!r} is listed twice")
         seen.add(value)
 
 
@@ -132,7 +123,7 @@ class PresenceService:
             _unique(name, values)
         offered = self.policy.presence_modes.get(mode)
         if offered is None:
-            raise _invalid(
+            raise invalid(
                 "/presence_mode",
                 f"mode {mode!r} does not show presence; one of "
                 f"{', '.join(sorted(self.policy.presence_modes))}",
@@ -142,7 +133,7 @@ class PresenceService:
         else:
             for index, capability in enumerate(capabilities):
                 if capability not in offered:
-                    raise _invalid(
+                    raise invalid(
                         f"/capabilities/{index}",
                         f"{capability!r} is not a capability of mode {mode!r}",
                     )
@@ -244,7 +235,7 @@ class PresenceService:
         try:
             after = decode_cursor(cursor) if cursor is not None else None
         except ValueError:
-            raise _invalid("query.cursor", "not a cursor of this list") from None
+            raise invalid("query.cursor", "not a cursor of this list") from None
         query = store.ListQuery(
             viewer=caller.user_id,
             visibilities=visibilities,

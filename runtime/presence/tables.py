@@ -22,6 +22,19 @@ __all__ = ["VISIBILITIES", "presence_labels", "presence_metas", "presences", "us
 VISIBILITIES = ("visible", "party_only", "hidden")  # control-plane.yaml: PresenceVisibility
 _VISIBILITY = f"visibility IN ({', '.join(repr(v) for v in VISIBILITIES)})"
 
+
+def _fields() -> list[Column[object]]:
+    """What a device says of its user's presence (a meta's, and a presence's own)."""
+    return [
+        Column("presence_mode", String(64), nullable=False),
+        Column("is_camera_on", Boolean, nullable=False),
+        Column("visibility", String(16), nullable=False),
+        Column("capabilities", JSON, nullable=False),
+        Column("languages", JSON, nullable=False),
+        Column("tags", JSON, nullable=False),
+    ]
+
+
 # The user's presence as the lists show it: the fields of the meta set last, seen and
 # expiring with the freshest meta. Gone when its last meta expires.
 presences = Table(
@@ -30,12 +43,7 @@ presences = Table(
     Column("user_id", Uuid, primary_key=True),
     Column("presence_id", Uuid, nullable=False, unique=True),
     Column("device_id", String(128), nullable=False),  # the meta whose fields these are
-    Column("presence_mode", String(64), nullable=False),
-    Column("is_camera_on", Boolean, nullable=False),
-    Column("visibility", String(16), nullable=False),
-    Column("capabilities", JSON, nullable=False),
-    Column("languages", JSON, nullable=False),
-    Column("tags", JSON, nullable=False),
+    *_fields(),
     Column("last_seen_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
@@ -50,12 +58,7 @@ presence_metas = Table(
     metadata,
     Column("user_id", Uuid, nullable=False),
     Column("device_id", String(128), nullable=False),
-    Column("presence_mode", String(64), nullable=False),
-    Column("is_camera_on", Boolean, nullable=False),
-    Column("visibility", String(16), nullable=False),
-    Column("capabilities", JSON, nullable=False),
-    Column("languages", JSON, nullable=False),
-    Column("tags", JSON, nullable=False),
+    *_fields(),
     Column("set_at", UtcDateTime, nullable=False),
     Column("last_seen_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),

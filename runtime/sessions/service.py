@@ -15,6 +15,7 @@ from generated.server_support import ProblemError
 from runtime.auth import Caller
 from runtime.events import EventBus
 from runtime.media import MediaProvider
+from runtime.problem import invalid
 from runtime.sessions.events import channel_of, created_data
 from runtime.sessions.rules import handover_between, received_mbps
 from runtime.sessions.store import (
@@ -56,16 +57,6 @@ class Transitioned:
     handover: str
 
 
-def _invalid(field: str, message: str) -> ProblemError:
-    return ProblemError(
-        422,
-        "SCHEMA_INVALID",
-        "Request does not match the contract",
-        message,
-        errors=[{"pointer": f"/{field}", "message": message}],
-    )
-
-
 def _provider_failed() -> ProblemError:
     return ProblemError(
         502,
@@ -101,7 +92,7 @@ class SessionService:
         """Everything a new session records but its lease, checked against the config."""
         mode = self.config.modes.modes.get(wanted.mode)
         if mode is None:
-            raise _invalid("mode", f"unknown mode {wanted.mode!r}")
+            raise invalid("/mode", f"unknown mode {wanted.mode!r}")
         if mode.policies.consent_required:
             # Call modes open only through their consent flow (matching, an accepted invite).
             raise ProblemError(
@@ -114,8 +105,8 @@ class SessionService:
         profile = self.config.media.profiles.get(profile_name)
         if profile is None or profile_name not in mode.media_profiles:
             # Before any media endpoint exists: nothing to clean up.
-            raise _invalid(
-                "media_profile", f"media profile {profile_name!r} is not one of {wanted.mode}'s"
+            raise invalid(
+                "/media_profile", f"media profile {profile_name!r} is not one of {wanted.mode}'s"
             )
         caps = profile.caps
         return dict(

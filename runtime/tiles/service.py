@@ -25,6 +25,7 @@ from generated.server_support import ProblemError
 from runtime.auth import Caller
 from runtime.media import MediaProvider
 from runtime.presence.service import PresenceService, device_of
+from runtime.problem import invalid
 from runtime.sessions.rules import EGRESS_GB_PER_HOUR_PER_MBPS
 from runtime.store import Database
 from runtime.store.clock import database_now
@@ -149,25 +150,13 @@ class TilesService:
         """Open or confirm in view a tile per listed user, in order, within the budget."""
         if len(set(user_ids)) != len(user_ids):
             first = next(i for i, u in enumerate(user_ids) if u in user_ids[:i])
-            raise ProblemError(
-                422,
-                "SCHEMA_INVALID",
-                "Request does not match the contract",
-                "A user is listed twice.",
-                errors=[{"pointer": f"/user_ids/{first}", "message": "listed twice"}],
-            )
+            raise invalid(f"/user_ids/{first}", "This user is listed twice.")
         surface = self.policy.surfaces.get(mode)
         if surface is None:
             message = (
                 f"mode {mode!r} shows no tiles; one of {', '.join(sorted(self.policy.surfaces))}"
             )
-            raise ProblemError(
-                422,
-                "SCHEMA_INVALID",
-                "Request does not match the contract",
-                message,
-                errors=[{"pointer": "/mode", "message": message}],
-            )
+            raise invalid("/mode", message)
         profile = self.policy.profiles[surface.media_profile]
         max_tiles = budget(self.policy.tiles_active[device_class], profile.max_per_viewer)
         if not profile.silent:
@@ -179,9 +168,10 @@ class TilesService:
         asked = _Asked(caller, mode, device_class, surface, profile, max_tiles, tuple(user_ids))
         plan = await self.database.write(lambda conn: self._reserve(conn, asked, visible))
         made = await asyncio.gather(*(self._connect(tile) for tile in plan.new))
-        for outcome in made:
+        for outcome in await self._record(plan.new, made):
             plan.results[outcome.user_id] = outcome
-        open_now = plan.open_tiles - sum(1 for o in made if o.tile is None)
+        lost = sum(1 for t in plan.new if plan.results[t["user_id"]].tile is None)
+        open_now = plan.open_tiles - lost
         return [plan.results[u] for u in user_ids], Budget(device_class, max_tiles, open_now)
 
     def _reserve(self, conn: Connection, asked: _Asked, visible: dict[uuid.UUID, Any]) -> _Plan:
@@ -192,7 +182,14 @@ class TilesService:
         viewer, device = caller.user_id, device_of(caller)
         until = now + timedelta(milliseconds=self.policy.in_view_ms)
         plan = _Plan()
-        confirmed = store.confirm_open(conn, viewer, device, user_ids, in_view_until=until)
+        # Only a tile this surface may show is confirmed: one opened in the party rail for a
+        # party-only presence is not the sniffers grid's to keep alive (it shows visible
+        # presences only), nor is one whose camera went off; those run out of view.
+        showable = [
+            u for u in user_ids if u != viewer and u in visible and visible[u]["is_camera_on"]
+        ]
+        confirmed = store.confirm_open(conn, viewer, device, showable, in_view_until=until)
+        rechecked = False
         for user in user_ids:
             if user in confirmed:
                 plan.results[user] = Outcome(user, tile=confirmed[user])
@@ -206,41 +203,58 @@ class TilesService:
             if not presence["is_camera_on"]:
                 plan.results[user] = _refused(user, "CONFLICT", "This user's camera is off.")
                 continue
-            taken = store.reserve(
+            taken: str = store.reserve(
                 conn, viewer, device, max_tiles=max_tiles, max_total=self.policy.max_total
             )
-            if taken == "budget":
-                plan.results[user] = _refused(
-                    user,
-                    "LIMIT_EXCEEDED",
-                    f"At most {max_tiles} tiles at once on {device_class}.",
+            if taken == "ok":
+                tile = store.insert_tile(
+                    conn,
+                    {
+                        "id": uuid.uuid4(),
+                        "viewer_id": viewer,
+                        "device_id": device,
+                        "user_id": user,
+                        "mode": mode,
+                        "media_profile": surface.media_profile,
+                        "device_class": device_class,
+                        "bitrate_kbps": profile.bitrate_kbps,
+                        "opened_at": now,
+                        "in_view_until": until,
+                    },
                 )
-                continue
-            if taken == "total":
-                plan.results[user] = _refused(
-                    user, "KILL_SWITCH_ACTIVE", "The platform's tile total is reached."
-                )
-                continue
-            tile = store.insert_tile(
-                conn,
-                {
-                    "id": uuid.uuid4(),
-                    "viewer_id": viewer,
-                    "device_id": device,
-                    "user_id": user,
-                    "mode": mode,
-                    "media_profile": surface.media_profile,
-                    "device_class": device_class,
-                    "bitrate_kbps": profile.bitrate_kbps,
-                    "opened_at": now,
-                    "in_view_until": until,
-                },
-            )
-            plan.new.append(tile)
+                if tile is not None:
+                    plan.new.append(tile)
+                    continue
+                store.release(conn, viewer, device)  # the pair's tile holds a slot already
+                taken = "exists"
+            if taken == "exists" or not rechecked:
+                # Another process opened tiles for this device after ``confirmed`` was read
+                # (PostgreSQL made this transaction wait for it on the budget's row or the
+                # pair's index): those are granted, not refused as over budget. Read, not
+                # locked (their deadline is as fresh as ours): this transaction holds the
+                # budget's row, and taking tile rows after it could deadlock with a sweep.
+                rechecked = True
+                later = [u for u in showable[showable.index(user) :] if u not in confirmed]
+                confirmed.update(store.open_tiles(conn, viewer, device, later))
+                if user in confirmed:
+                    plan.results[user] = Outcome(user, tile=confirmed[user])
+                    continue
+            plan.results[user] = self._refusal(user, taken, max_tiles, device_class)
         plan.open_tiles = store.open_count(conn, viewer, device)
         return plan
 
-    async def _connect(self, tile: store.TileRow) -> Outcome:
+    @staticmethod
+    def _refusal(user: uuid.UUID, taken: str, max_tiles: int, device_class: str) -> Outcome:
+        """Why no slot was taken for ``user``."""
+        if taken == "budget":
+            detail = f"At most {max_tiles} tiles at once on {device_class}."
+            return _refused(user, "LIMIT_EXCEEDED", detail)
+        if taken == "total":
+            return _refused(user, "KILL_SWITCH_ACTIVE", "The platform's tile total is reached.")
+        # The pair's tile, opened by another process, closed again before it was confirmed.
+        return _refused(user, "CONFLICT", "The tile closed while it was being opened.")
+
+    async def _connect(self, tile: store.TileRow) -> Outcome | dict[str, str]:
         """Make a new tile's endpoints (no transaction open); close it when that fails."""
         user = tile["user_id"]
         try:
@@ -258,13 +272,32 @@ class TilesService:
             return _refused(
                 user, "INTERNAL", "The provider offered audio; thumbnails never carry it."
             )
-        stored = await self.database.write(
-            lambda conn: store.set_endpoints(conn, tile["id"], details)
+        return details
+
+    async def _record(
+        self, new: Sequence[store.TileRow], made: Sequence[Outcome | dict[str, str]]
+    ) -> list[Outcome]:
+        """Store the endpoints made, in one unit of work; each new tile's outcome."""
+        ready = {t["id"]: m for t, m in zip(new, made, strict=True) if isinstance(m, dict)}
+        stored = (
+            await self.database.write(lambda conn: store.set_endpoints(conn, ready))
+            if ready
+            else set()
         )
-        if not stored:  # closed meanwhile (its deadline passed): release what was made
-            await self.provider.revoke_endpoints(tile["id"], details)
-            return _refused(user, "CONFLICT", "The tile closed before its media was ready.")
-        return Outcome(user, tile={**tile, "endpoints": details})
+        outcomes: list[Outcome] = []
+        for tile, result in zip(new, made, strict=True):
+            if not isinstance(result, dict):
+                outcomes.append(result)
+            elif tile["id"] in stored:
+                outcomes.append(Outcome(tile["user_id"], tile={**tile, "endpoints": result}))
+            else:  # closed meanwhile (its deadline passed): release what was made
+                await self.provider.revoke_endpoints(tile["id"], result)
+                outcomes.append(
+                    _refused(
+                        tile["user_id"], "CONFLICT", "The tile closed before its media was ready."
+                    )
+                )
+        return outcomes
 
     async def _close(self, tile_id: uuid.UUID, reason: str) -> store.TileRow | None:
         def work(conn: Connection) -> store.TileRow | None:

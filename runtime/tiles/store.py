@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import case, delete, exists, insert, or_, select, update
+from sqlalchemy import case, delete, exists, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -33,8 +33,10 @@ __all__ = [
     "get_tile",
     "insert_tile",
     "open_count",
+    "open_tiles",
     "pending_revokes",
     "record_revoke",
+    "release",
     "reserve",
     "set_endpoints",
     "usage_rows",
@@ -52,7 +54,22 @@ def _insert(conn: Connection) -> Any:
 def reserve(
     conn: Connection, viewer: uuid.UUID, device: str, *, max_tiles: int, max_total: int
 ) -> Literal["ok", "budget", "total"]:
-    """Take one slot of the device's budget and one of the platform's; both or neither."""
+    """Take one slot of the platform's total and one of the device's budget; both or neither.
+
+    The total's one row is always the first counter a transaction takes (here and in
+    ``_release``), so batches of tile changes queue on it instead of deadlocking over
+    budget rows taken in two orders.
+    """
+    conn.execute(
+        _insert(conn)(tile_totals).values(name=TOTAL, open_tiles=0).on_conflict_do_nothing()
+    )
+    total = conn.execute(
+        update(tile_totals)
+        .where(tile_totals.c.name == TOTAL, tile_totals.c.open_tiles < max_total)
+        .values(open_tiles=tile_totals.c.open_tiles + 1)
+    )
+    if total.rowcount != 1:
+        return "total"
     conn.execute(
         _insert(conn)(tile_budgets)
         .values(viewer_id=viewer, device_id=device, open_tiles=0)
@@ -68,41 +85,40 @@ def reserve(
         .values(open_tiles=tile_budgets.c.open_tiles + 1)
     )
     if took.rowcount != 1:
+        _lower_total(conn, 1)
         return "budget"
-    conn.execute(
-        _insert(conn)(tile_totals).values(name=TOTAL, open_tiles=0).on_conflict_do_nothing()
-    )
-    total = conn.execute(
-        update(tile_totals)
-        .where(tile_totals.c.name == TOTAL, tile_totals.c.open_tiles < max_total)
-        .values(open_tiles=tile_totals.c.open_tiles + 1)
-    )
-    if total.rowcount != 1:
-        _release(conn, [(viewer, device)], total=False)
-        return "total"
     return "ok"
 
 
-def _release(
-    conn: Connection, owners: Sequence[tuple[uuid.UUID, str]], *, total: bool = True
-) -> None:
-    """Give back the slots of closed tiles (one per entry of ``owners``)."""
+def _lowered(column: Any, count: int) -> Any:
+    return case((column >= count, column - count), else_=0)
 
-    def lowered(column: Any, count: int) -> Any:
-        return case((column >= count, column - count), else_=0)
 
-    for (viewer, device), count in Counter(owners).items():
+def _lower_total(conn: Connection, count: int) -> None:
+    conn.execute(
+        update(tile_totals)
+        .where(tile_totals.c.name == TOTAL)
+        .values(open_tiles=_lowered(tile_totals.c.open_tiles, count))
+    )
+
+
+def _release(conn: Connection, owners: Sequence[tuple[uuid.UUID, str]]) -> None:
+    """Give back the slots of closed tiles (one per entry of ``owners``): the total first,
+    then the devices' budgets in a fixed order (see ``reserve``)."""
+    if not owners:
+        return
+    _lower_total(conn, len(owners))
+    for (viewer, device), count in sorted(Counter(owners).items(), key=lambda kv: str(kv[0])):
         conn.execute(
             update(tile_budgets)
             .where(tile_budgets.c.viewer_id == viewer, tile_budgets.c.device_id == device)
-            .values(open_tiles=lowered(tile_budgets.c.open_tiles, count))
+            .values(open_tiles=_lowered(tile_budgets.c.open_tiles, count))
         )
-    if total and owners:
-        conn.execute(
-            update(tile_totals)
-            .where(tile_totals.c.name == TOTAL)
-            .values(open_tiles=lowered(tile_totals.c.open_tiles, len(owners)))
-        )
+
+
+def release(conn: Connection, viewer: uuid.UUID, device: str) -> None:
+    """Give back one slot taken by ``reserve`` for a tile that was not recorded."""
+    _release(conn, [(viewer, device)])
 
 
 def open_count(conn: Connection, viewer: uuid.UUID, device: str) -> int:
@@ -115,11 +131,35 @@ def open_count(conn: Connection, viewer: uuid.UUID, device: str) -> int:
     return int(value or 0)
 
 
-def insert_tile(conn: Connection, values: Mapping[str, Any]) -> TileRow:
-    """Record a tile whose slots were reserved; the row as inserted."""
+def insert_tile(conn: Connection, values: Mapping[str, Any]) -> TileRow | None:
+    """Record a tile whose slots were reserved; the row as inserted.
+
+    ``None`` when the pair already has an open tile: another process opened it after
+    this transaction looked (on PostgreSQL the insert waits for that process to commit,
+    and does nothing then), so the caller gives the slot back and confirms that tile.
+    """
     row = {"state": "open", "endpoints": None, "closed_at": None, "close_reason": None, **values}
-    conn.execute(insert(tiles).values(row))
+    done = conn.execute(
+        _insert(conn)(tiles)
+        .values(row)
+        .on_conflict_do_nothing(
+            index_elements=[tiles.c.viewer_id, tiles.c.device_id, tiles.c.user_id],
+            # The literal predicate of uq_tiles_open_pair, so PostgreSQL infers that index.
+            index_where=text("state = 'open'"),
+        )
+    )
+    if done.rowcount != 1:
+        return None
     return {**row, "revoked_at": None, "revoke_attempts": 0}
+
+
+def _pair(viewer: uuid.UUID, device: str, user_ids: Sequence[uuid.UUID]) -> list[Any]:
+    return [
+        tiles.c.viewer_id == viewer,
+        tiles.c.device_id == device,
+        tiles.c.user_id.in_(list(user_ids)),
+        tiles.c.state == "open",
+    ]
 
 
 def confirm_open(
@@ -130,20 +170,37 @@ def confirm_open(
     *,
     in_view_until: datetime,
 ) -> dict[uuid.UUID, TileRow]:
-    """Confirm the device's open tiles of ``user_ids`` in view; them, by user."""
+    """Confirm the device's open tiles of ``user_ids`` in view; them, by user.
+
+    The rows are locked in id order (the subquery's ``FOR UPDATE``, in the same
+    statement), as ``set_endpoints`` writes them, so a confirm and another process's
+    endpoints for the same tiles queue behind each other instead of deadlocking over
+    rows taken in two orders.
+    """
     if not user_ids:
         return {}
+    locked = (
+        select(tiles.c.id)
+        .where(*_pair(viewer, device, user_ids))
+        .order_by(tiles.c.id)
+        .with_for_update()
+    )
     rows = conn.execute(
         update(tiles)
-        .where(
-            tiles.c.viewer_id == viewer,
-            tiles.c.device_id == device,
-            tiles.c.user_id.in_(list(user_ids)),
-            tiles.c.state == "open",
-        )
+        .where(tiles.c.id.in_(locked.scalar_subquery()), tiles.c.state == "open")
         .values(in_view_until=in_view_until)
         .returning(*tiles.c)
     ).mappings()
+    return {row["user_id"]: row for row in rows}
+
+
+def open_tiles(
+    conn: Connection, viewer: uuid.UUID, device: str, user_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, TileRow]:
+    """The device's open tiles of ``user_ids``, by user, read without locking them."""
+    if not user_ids:
+        return {}
+    rows = conn.execute(select(tiles).where(*_pair(viewer, device, user_ids))).mappings()
     return {row["user_id"]: row for row in rows}
 
 
@@ -153,14 +210,23 @@ def get_tile(conn: Connection, tile_id: uuid.UUID, viewer: uuid.UUID) -> TileRow
     return conn.execute(query).mappings().one_or_none()
 
 
-def set_endpoints(conn: Connection, tile_id: uuid.UUID, endpoints: Mapping[str, str]) -> bool:
-    """Record an open tile's endpoints; ``False`` if it was closed meanwhile."""
-    done = conn.execute(
-        update(tiles)
-        .where(tiles.c.id == tile_id, tiles.c.state == "open")
-        .values(endpoints=dict(endpoints))
-    )
-    return done.rowcount == 1
+def set_endpoints(
+    conn: Connection, endpoints: Mapping[uuid.UUID, Mapping[str, str]]
+) -> set[uuid.UUID]:
+    """Record open tiles' endpoints, in id order (see ``confirm_open``); the ids recorded.
+
+    A tile missing from the answer was closed meanwhile (its deadline passed).
+    """
+    stored: set[uuid.UUID] = set()
+    for tile_id in sorted(endpoints):
+        done = conn.execute(
+            update(tiles)
+            .where(tiles.c.id == tile_id, tiles.c.state == "open")
+            .values(endpoints=dict(endpoints[tile_id]))
+        )
+        if done.rowcount == 1:
+            stored.add(tile_id)
+    return stored
 
 
 def close_tile(
@@ -170,7 +236,15 @@ def close_tile(
     conditions = [tiles.c.id == tile_id, tiles.c.state == "open"]
     if viewer is not None:
         conditions.append(tiles.c.viewer_id == viewer)
-    row = (
+    row = _close(conn, conditions, reason, now)
+    if row is not None:
+        _release(conn, [(row["viewer_id"], row["device_id"])])
+    return row
+
+
+def _close(conn: Connection, conditions: list[Any], reason: str, now: datetime) -> TileRow | None:
+    """``open -> closed`` by compare-and-set, the slots left to the caller to give back."""
+    return (
         conn.execute(
             update(tiles)
             .where(*conditions)
@@ -180,9 +254,6 @@ def close_tile(
         .mappings()
         .one_or_none()
     )
-    if row is not None:
-        _release(conn, [(row["viewer_id"], row["device_id"])])
-    return row
 
 
 def close_due(conn: Connection, *, now: datetime, limit: int) -> list[TileRow]:
@@ -204,9 +275,11 @@ def close_due(conn: Connection, *, now: datetime, limit: int) -> list[TileRow]:
     closed: list[TileRow] = []
     for tile_id, until in conn.execute(due).all():
         reason = "out_of_viewport" if until < now else "presence_gone"
-        row = close_tile(conn, tile_id, None, reason, now=now)
+        row = _close(conn, [tiles.c.id == tile_id, tiles.c.state == "open"], reason, now)
         if row is not None:
             closed.append(row)
+    # The slots go back once for the whole sweep, in the counters' order (see reserve).
+    _release(conn, [(row["viewer_id"], row["device_id"]) for row in closed])
     return closed
 
 

@@ -264,69 +264,70 @@ async def test_with_an_injected_clock_a_silent_presence_is_gone_before_20_s(stor
         await database.close()
 
 
-async def test_the_sweep_removes_a_silent_presence_with_its_left_event(store_url: str) -> None:
+@pytest.fixture
+async def service(store_url: str) -> AsyncIterator[PresenceService]:
     await upgrade(store_url)
     database = open_database(store_url)
     bus = memory_bus(database)
     await bus.start()
-    service = PresenceService(database, bus, PresencePolicy.from_config(CONFIG))
-    user = uuid.uuid4()
-    caller = Caller(user, roles_of("user"), device_id="phone")
     try:
-        await service.update(
-            caller, service.fields("party", is_camera_on=True, visibility=None, capabilities=None)
-        )
-        assert await service.expire() == 0  # nothing is due yet
-        # Time passes without a heartbeat: the meta's expiry is now behind the clock.
-        await database.write(
-            lambda conn: conn.execute(
-                update(presence_metas).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-            )
-        )
-        assert await service.expire() == 1
-        left = bus.published[-1][1]
-        validate_event(left)
-        assert left["type"] == "presence.update" and left["data"]["state"] == "offline"
-        assert left["data"]["user_id"] == str(user)
-        count = await database.read(
-            lambda conn: conn.scalar(select(func.count()).select_from(presences))
-        )
-        assert count == 0
+        yield PresenceService(database, bus, PresencePolicy.from_config(CONFIG))
     finally:
         await bus.stop()
         await database.close()
 
 
-async def test_one_device_leaving_keeps_the_presence_of_the_other(store_url: str) -> None:
-    await upgrade(store_url)
-    database = open_database(store_url)
-    bus = memory_bus(database)
-    await bus.start()
-    service = PresenceService(database, bus, PresencePolicy.from_config(CONFIG))
+async def test_the_sweep_removes_a_silent_presence_with_its_left_event(
+    service: PresenceService,
+) -> None:
+    database, bus = service.database, service.bus
+    user = uuid.uuid4()
+    caller = Caller(user, roles_of("user"), device_id="phone")
+    await service.update(
+        caller, service.fields("party", is_camera_on=True, visibility=None, capabilities=None)
+    )
+    assert await service.expire() == 0  # nothing is due yet
+    # Time passes without a heartbeat: the meta's expiry is now behind the clock.
+    await database.write(
+        lambda conn: conn.execute(
+            update(presence_metas).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    )
+    assert await service.expire() == 1
+    left = bus.published[-1][1]
+    validate_event(left)
+    assert left["type"] == "presence.update" and left["data"]["state"] == "offline"
+    assert left["data"]["user_id"] == str(user)
+    count = await database.read(
+        lambda conn: conn.scalar(select(func.count()).select_from(presences))
+    )
+    assert count == 0
+
+
+async def test_one_device_leaving_keeps_the_presence_of_the_other(
+    service: PresenceService,
+) -> None:
+    database, bus = service.database, service.bus
     user = uuid.uuid4()
     phone = Caller(user, roles_of("user"), device_id="phone")
     laptop = Caller(user, roles_of("user"), device_id="laptop")
-    try:
-        await service.update(
-            phone, service.fields("party", is_camera_on=False, visibility=None, capabilities=None)
+    await service.update(
+        phone, service.fields("party", is_camera_on=False, visibility=None, capabilities=None)
+    )
+    await service.update(
+        laptop,
+        service.fields("sniffers", is_camera_on=True, visibility=None, capabilities=None),
+    )
+    await database.write(
+        lambda conn: conn.execute(
+            update(presence_metas)
+            .where(presence_metas.c.device_id == "laptop")
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
         )
-        await service.update(
-            laptop,
-            service.fields("sniffers", is_camera_on=True, visibility=None, capabilities=None),
-        )
-        await database.write(
-            lambda conn: conn.execute(
-                update(presence_metas)
-                .where(presence_metas.c.device_id == "laptop")
-                .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
-            )
-        )
-        assert await service.expire() == 1
-        # The phone's meta remains: the presence stays, now with the phone's fields.
-        changed = bus.published[-1][1]["data"]
-        assert changed["state"] == "online" and changed["presence_mode"] == "party"
-        row = await database.read(lambda conn: store.get_presence(conn, user))
-        assert row is not None and row["device_id"] == "phone"
-    finally:
-        await bus.stop()
-        await database.close()
+    )
+    assert await service.expire() == 1
+    # The phone's meta remains: the presence stays, now with the phone's fields.
+    changed = bus.published[-1][1]["data"]
+    assert changed["state"] == "online" and changed["presence_mode"] == "party"
+    row = await database.read(lambda conn: store.get_presence(conn, user))
+    assert row is not None and row["device_id"] == "phone"

@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 import lab.store.tables  # noqa: F401  (the LAB's tables join the one schema)
 import runtime.events.tables
-import runtime.identity.tables  # noqa: F401
+import runtime.identity.tables
+import runtime.presence.tables
+import runtime.tiles.tables  # noqa: F401
 from runtime.store import create_engine, current_revision, downgrade, head_revision, upgrade
 from runtime.store.tables import metadata, sessions
 
@@ -40,6 +42,13 @@ TABLES = {
     "socket_tickets",
     "event_channels",
     "event_payloads",
+    "presences",
+    "presence_metas",
+    "presence_labels",
+    "user_blocks",
+    "tiles",
+    "tile_budgets",
+    "tile_totals",
 }
 
 

@@ -53,7 +53,7 @@ async def client(app: Litestar) -> AsyncIterator[Client]:
 
 @pytest.fixture
 async def database(store_url: str) -> AsyncIterator[Database]:
-    """The test's own handle on the app's database (the app runs on the client's loop)."""
+    """The test's own handle on the database (the app runs on the client's thread and loop)."""
     opened = open_database(store_url)
     try:
         yield opened
@@ -153,15 +153,15 @@ def _caller(user_id: uuid.UUID) -> Caller:
     return Caller(user_id, roles_of("user"))
 
 
-def _service(app: Litestar, provider: Any, policy: TilesPolicy | None = None) -> TilesService:
-    """A tiles service over the app's database, with its own provider and policy."""
-    runtime = app.state.runtime
-    presence = PresenceService(
-        runtime.database, runtime.events, PresencePolicy.from_config(runtime.config)
-    )
-    return TilesService(
-        runtime.database, provider, presence, policy or TilesPolicy.from_config(runtime.config)
-    )
+def _service(database: Database, provider: Any, policy: TilesPolicy | None = None) -> TilesService:
+    """A tiles service over ``database``, as ``runtime/app.py`` builds it, with ``provider``.
+
+    Opening tiles reads presences and writes tiles only: the bus is never started.
+    """
+    config = load_config()
+    bus = build_event_bus("memory://", database, "memory://")
+    presence = PresenceService(database, bus, PresencePolicy.from_config(config))
+    return TilesService(database, provider, presence, policy or TilesPolicy.from_config(config))
 
 
 # ---------------------------------------------------------------------- budgets
@@ -196,7 +196,7 @@ async def test_thirteenth_tile_on_desktop_and_seventh_on_mobile_are_refused(
 
 
 async def test_opening_the_same_set_again_confirms_it_in_view(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     users = await _crowd(client, store_url, 3)
     viewer, headers = await _account(store_url)
@@ -219,7 +219,7 @@ async def test_opening_the_same_set_again_confirms_it_in_view(
 
 
 async def test_a_tile_out_of_view_for_two_seconds_is_disconnected(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     users = await _crowd(client, store_url, 2)
     viewer, headers = await _account(store_url)
@@ -243,7 +243,7 @@ async def test_a_tile_out_of_view_for_two_seconds_is_disconnected(
 
 
 async def test_a_tile_confirmed_every_second_stays_open(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     users = await _crowd(client, store_url, 1)
     _, headers = await _account(store_url)
@@ -257,7 +257,7 @@ async def test_a_tile_confirmed_every_second_stays_open(
 
 
 async def test_a_tile_closes_when_its_user_turns_the_camera_off(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     user, user_headers = await _present(client, store_url)
     viewer, headers = await _account(store_url)
@@ -293,9 +293,15 @@ async def test_who_cannot_be_shown_is_refused(client: Client, store_url: str) ->
     }
     assert answer["budget"]["open_tiles"] == 1
 
-    # The sniffers grid shows visible presences only.
-    sniffers = await _open(client, headers, [party_only], mode="sniffers")
+    # The sniffers grid shows visible presences only: the party-only presence is not
+    # found there, even though this device has its tile open from the party rail (that
+    # tile is not the grid's to keep in view), while a visible one is granted.
+    visible, _ = await _present(client, store_url)
+    sniffers = await _open(client, headers, [party_only, visible], mode="sniffers")
+    assert [i["status"] for i in sniffers["items"]] == ["refused", "granted"]
     assert _refusals(sniffers) == ["NOT_FOUND"]
+    _, newcomer = await _account(store_url)
+    assert _refusals(await _open(client, newcomer, [party_only], mode="sniffers")) == ["NOT_FOUND"]
 
 
 async def test_a_mode_without_tiles_is_422_at_mode(client: Client, store_url: str) -> None:
@@ -313,7 +319,7 @@ async def test_a_mode_without_tiles_is_422_at_mode(client: Client, store_url: st
 
 
 async def test_delete_closes_once_and_hides_other_viewers_tiles(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     users = await _crowd(client, store_url, 1)
     viewer, headers = await _account(store_url)
@@ -343,23 +349,13 @@ async def test_delete_closes_once_and_hides_other_viewers_tiles(
 # ---------------------------------------------------------------------- concurrency
 
 
-async def _racing_service(url: str, provider: FakeMediaProvider) -> tuple[TilesService, Database]:
-    config = load_config()
-    database = open_database(url)
-    bus = build_event_bus("memory://", database, url)
-    presence = PresenceService(database, bus, PresencePolicy.from_config(config))
-    return TilesService(database, provider, presence, TilesPolicy.from_config(config)), database
-
-
-async def test_two_processes_never_pass_the_budget_together(
-    client: Client, store_url: str
-) -> None:
+async def test_two_processes_never_pass_the_budget_together(client: Client, store_url: str) -> None:
     users = await _crowd(client, store_url, 16)
     viewer, _ = await _account(store_url)
     caller = _caller(viewer)
     providers = [FakeMediaProvider(), FakeMediaProvider()]
-    one, first_db = await _racing_service(store_url, providers[0])
-    two, second_db = await _racing_service(store_url, providers[1])
+    first_db, second_db = open_database(store_url), open_database(store_url)
+    one, two = _service(first_db, providers[0]), _service(second_db, providers[1])
     try:
         (a, _), (b, _) = await asyncio.gather(
             one.open(caller, "party", "desktop", users[:8]),
@@ -383,9 +379,11 @@ async def test_two_processes_opening_the_same_set_share_the_tiles(
     users = await _crowd(client, store_url, 8)
     viewer, _ = await _account(store_url)
     caller = _caller(viewer)
-    one, first_db = await _racing_service(store_url, FakeMediaProvider())
-    two, second_db = await _racing_service(store_url, FakeMediaProvider())
+    providers = [FakeMediaProvider(), FakeMediaProvider()]
+    first_db, second_db = open_database(store_url), open_database(store_url)
+    one, two = _service(first_db, providers[0]), _service(second_db, providers[1])
     try:
+        # Two tabs of one device, served by two processes: the same tiles, once each.
         (a, _), (b, _) = await asyncio.gather(
             one.open(caller, "party", "desktop", users),
             two.open(caller, "party", "desktop", users),
@@ -393,6 +391,7 @@ async def test_two_processes_opening_the_same_set_share_the_tiles(
         assert all(o.tile is not None for o in a + b), [o.code for o in a + b]
         assert [o.tile["id"] for o in a if o.tile] == [o.tile["id"] for o in b if o.tile]
         assert await _counts(first_db, viewer) == (8, 8)
+        assert sum(len(p.created) for p in providers) == 8
     finally:
         await first_db.close()
         await second_db.close()
@@ -402,12 +401,12 @@ async def test_two_processes_opening_the_same_set_share_the_tiles(
 
 
 async def test_the_platform_total_refuses_with_the_kill_switch(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     users = await _crowd(client, store_url, 3)
     viewer, _ = await _account(store_url)
-    policy = replace(TilesPolicy.from_config(app.state.runtime.config), max_total=2)
-    service = _service(app, FakeMediaProvider(), policy)
+    policy = replace(TilesPolicy.from_config(load_config()), max_total=2)
+    service = _service(database, FakeMediaProvider(), policy)
     outcomes, budget = await service.open(_caller(viewer), "party", "desktop", users)
     assert [o.code for o in outcomes] == [None, None, "KILL_SWITCH_ACTIVE"]
     assert budget.open_tiles == 2
@@ -421,14 +420,16 @@ async def test_the_platform_total_refuses_with_the_kill_switch(
 
 
 async def test_a_profile_with_audio_is_refused_before_any_endpoint(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     users = await _crowd(client, store_url, 2)
     viewer, _ = await _account(store_url)
-    policy = TilesPolicy.from_config(app.state.runtime.config)
+    policy = TilesPolicy.from_config(load_config())
     loud = replace(policy.profiles["thumb_low"], silent=False)
     provider = FakeMediaProvider()
-    service = _service(app, provider, replace(policy, profiles={**policy.profiles, "thumb_low": loud}))
+    service = _service(
+        database, provider, replace(policy, profiles={**policy.profiles, "thumb_low": loud})
+    )
     outcomes, budget = await service.open(_caller(viewer), "party", "desktop", users)
     assert [o.code for o in outcomes] == ["INTERNAL", "INTERNAL"]
     assert budget.open_tiles == 0
@@ -445,12 +446,12 @@ class _LoudProvider(FakeMediaProvider):
 
 
 async def test_endpoints_with_audio_are_revoked_and_refused(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     users = await _crowd(client, store_url, 1)
     viewer, _ = await _account(store_url)
     provider = _LoudProvider()
-    service = _service(app, provider)
+    service = _service(database, provider)
     outcomes, budget = await service.open(_caller(viewer), "party", "desktop", users)
     assert [o.code for o in outcomes] == ["INTERNAL"]
     assert budget.open_tiles == 0
@@ -462,13 +463,13 @@ async def test_endpoints_with_audio_are_revoked_and_refused(
 
 
 async def test_a_provider_that_fails_gives_the_slot_back(
-    app: Litestar, client: Client, store_url: str
+    database: Database, client: Client, store_url: str
 ) -> None:
     users = await _crowd(client, store_url, 2)
     viewer, _ = await _account(store_url)
     provider = FakeMediaProvider()
     provider.fail_creates = 1
-    service = _service(app, provider)
+    service = _service(database, provider)
     outcomes, budget = await service.open(_caller(viewer), "party", "desktop", users[:1])
     assert [o.code for o in outcomes] == ["PROVIDER_FAILED"]
     assert budget.open_tiles == 0
