@@ -414,9 +414,11 @@ def config_show(tier: str | None, fmt: str) -> None:
 
 def _register() -> None:
     from vvtv.commands.dev import dev  # noqa: PLC0415
+    from vvtv.commands.tiles import tiles  # noqa: PLC0415
     from vvtv.commands.users import users  # noqa: PLC0415
 
     cli.add_command(dev)
+    cli.add_command(tiles)
     cli.add_command(users)
 
 
