@@ -204,13 +204,16 @@ class ChannelsEventBus:
         by_channel: dict[str, list[Envelope]] = defaultdict(list)
         for channel, envelope in held[1]:
             by_channel[channel].append(envelope)
+        notices: list[tuple[str, str]] = []
         for channel in sorted(by_channel):
             envelopes = by_channel[channel]
             first = journal.take_seqs(conn, channel, len(envelopes))
             for offset, envelope in enumerate(envelopes):
                 envelope["seq"] = first + offset
                 if self._in_transaction:
-                    journal.notify(conn, channel, self._wire(conn, channel, envelope))
+                    notices.append((channel, self._wire(conn, channel, envelope)))
+        if notices:
+            journal.notify_all(conn, notices)  # one round trip for the whole batch
 
     def _wire(self, conn: Connection, channel: str, envelope: Envelope) -> str:
         wire = encode(envelope)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -20,6 +21,7 @@ __all__ = [
     "forget_payloads",
     "load_payload",
     "notify",
+    "notify_all",
     "save_payload",
     "take_seqs",
 ]
@@ -48,6 +50,12 @@ def _take(dialect: str) -> Any:
 
 
 _NOTIFY = select(func.pg_notify(bindparam("channel"), bindparam("payload")))
+# unnest WITH ORDINALITY keeps the given order (the order NOTIFY delivers them in).
+_NOTIFY_ALL = text(
+    "SELECT pg_notify(n.channel, n.payload)"
+    " FROM unnest(CAST(:channels AS text[]), CAST(:payloads AS text[]))"
+    " WITH ORDINALITY AS n(channel, payload, position) ORDER BY n.position"
+)
 
 
 def current_seq(conn: Connection, channel: str) -> int | None:
@@ -74,6 +82,17 @@ def load_payload(conn: Connection, payload_id: uuid.UUID) -> str | None:
 def notify(conn: Connection, channel: str, payload: str) -> None:
     """PostgreSQL NOTIFY, sent when (and only if) the transaction commits."""
     conn.execute(_NOTIFY, {"channel": channel, "payload": payload})
+
+
+def notify_all(conn: Connection, notices: Sequence[tuple[str, str]]) -> None:
+    """Several NOTIFYs in one statement, delivered in the order given, at commit."""
+    if len(notices) == 1:
+        notify(conn, *notices[0])
+        return
+    conn.execute(
+        _NOTIFY_ALL,
+        {"channels": [c for c, _ in notices], "payloads": [p for _, p in notices]},
+    )
 
 
 def forget_payloads(conn: Connection, *, keep_s: float = 3600) -> None:
