@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import structlog
 from litestar import WebSocket
 
-from runtime.auth import AccountStatus, Authenticator, Caller
+from runtime.auth import AccountStatus, Caller
 from runtime.events import Envelope, EventBus
 from runtime.realtime.channel import ChannelHandler, ChannelView, SocketRefusedError
 from runtime.realtime.connection import CloseCode, Connection, ConnectionLimits
@@ -30,14 +31,15 @@ from runtime.realtime.socket_auth import SocketAuthenticator, read_credentials
 __all__ = ["SocketHub"]
 
 _log = structlog.get_logger(__name__)
+Statuses = Callable[[list[uuid.UUID]], Awaitable[dict[uuid.UUID, AccountStatus]]]
 _STATUS_BATCH = 500  # chosen: accounts re-checked per query
 
 
 class _Fanout:
     """The hub's listener on one bus channel: the sockets that receive it."""
 
-    def __init__(self, hub: SocketHub, channel: str) -> None:
-        self.hub, self.channel = hub, channel
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
         self.connections: set[Connection] = set()
 
     def deliver(self, channel: str, envelope: Envelope) -> None:
@@ -65,13 +67,13 @@ class SocketHub:
         bus: EventBus,
         authenticator: SocketAuthenticator,
         handlers: Mapping[str, ChannelHandler],
-        statuses: Any,
+        statuses: Statuses,
         *,
         limits: ConnectionLimits | None = None,
         tick_s: float = 5.0,
     ) -> None:
         self.bus, self.auth, self.handlers = bus, authenticator, dict(handlers)
-        self._statuses = statuses  # async (user ids) -> {user id: AccountStatus}
+        self._statuses = statuses
         self.limits = limits or ConnectionLimits()
         self.tick_s = tick_s
         self.connections: set[Connection] = set()
@@ -138,7 +140,7 @@ class SocketHub:
             async with self._locks[channel]:
                 fanout = self._fanouts.get(channel)
                 if fanout is None:
-                    fanout = self._fanouts[channel] = _Fanout(self, channel)
+                    fanout = self._fanouts[channel] = _Fanout(channel)
                     await self.bus.listen(channel, fanout)
                 fanout.connections.add(connection)
 
@@ -169,14 +171,13 @@ class SocketHub:
         """Re-check the accounts behind the open sockets; run each channel's periodic work."""
         open_now = [c for c in self.connections if not c.closing]
         users = sorted({c.caller.user_id for c in open_now})
-        known: dict[Any, AccountStatus] = {}
+        known: dict[uuid.UUID, AccountStatus] = {}
         for start in range(0, len(users), _STATUS_BATCH):
             known.update(await self._statuses(users[start : start + _STATUS_BATCH]))
-        authenticator = getattr(self.auth, "authenticator", None)
         for connection in open_now:
             status = known.get(connection.caller.user_id)
-            if isinstance(authenticator, Authenticator):
-                authenticator.remember(connection.caller.user_id, status)
+            # What was just read is fresher than the guard's memory: it takes it.
+            self.auth.authenticator.remember(connection.caller.user_id, status)
             if status is None:
                 connection.close(CloseCode.UNAUTHENTICATED, "the account is gone")
             elif status.banned:
