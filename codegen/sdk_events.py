@@ -8,6 +8,7 @@ The SDK installs on its own, so it carries its own copy of the generated event m
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from codegen.asyncapi import load_channels
@@ -43,7 +44,11 @@ def render_sdk_events(root: Path, rendered: dict[Path, str]) -> dict[Path, str]:
             base_url="http://127.0.0.1:8000",
         )
     )
+    routes = [
+        {**channel.__dict__, "litestar_path": re.sub(r"\{([^}:]+)\}", r"{\1:str}", channel.address)}
+        for channel in channels
+    ]
     files[EVENTS_TARGET / "channels.py"] = (
-        environment().get_template("events_channels.py.j2").render(header=header, channels=channels)
+        environment().get_template("events_channels.py.j2").render(header=header, channels=routes)
     )
     return files

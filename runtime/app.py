@@ -22,6 +22,7 @@ from litestar.openapi.plugins import RedocRenderPlugin, ScalarRenderPlugin, Swag
 from generated.config import ConfigBundle
 from generated.control_plane.server import Handlers as ControlPlaneHandlers
 from generated.control_plane.server import build_routers as control_plane_routers
+from generated.events.channels import build_socket_routes
 from generated.lab_control.server import Handlers as LabControlHandlers
 from generated.lab_control.server import build_routers as lab_control_routers
 from generated.public_api.server import Handlers as PublicApiHandlers
@@ -45,7 +46,7 @@ from runtime.presence.service import PresencePolicy, PresenceService
 from runtime.presence.sweeper import ExpirySweeper
 from runtime.problem import exception_handlers
 from runtime.readiness import HealthController, Runtime
-from runtime.realtime import ChannelHandler, SocketAuthenticator, SocketHub, socket_routes
+from runtime.realtime import ChannelHandler, SocketAuthenticator, SocketHub
 from runtime.sessions.handlers import SessionHandlers
 from runtime.sessions.realtime import SessionsChannel
 from runtime.sessions.service import SessionService
@@ -112,7 +113,7 @@ def build_app(
             HealthController,
             ContractDocsController,
             *_routers(parts, extra),
-            *socket_routes(parts.hub),
+            *build_socket_routes(parts.hub.serve),
             *extra.route_handlers,
         ],
         state=State(

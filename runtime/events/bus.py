@@ -9,7 +9,7 @@ that whoever depends on them can resynchronize instead of going silent.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.engine import Connection
@@ -52,8 +52,4 @@ class EventBus(Protocol):
 
     async def unlisten(self, channel: str, listener: Listener) -> None:
         """Stop delivering ``channel`` to ``listener``."""
-        ...
-
-    def subscribe(self, channel: str) -> AsyncIterator[Envelope]:
-        """The channel's events from now on, as an iterator (tests, simple consumers)."""
         ...

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import uuid
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -56,21 +56,6 @@ class BusUnavailableError(RuntimeError):
 
 def _rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
-
-
-class _Queue:
-    """A listener that queues events for ``subscribe``; a gap ends the iteration."""
-
-    def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[Envelope | None] = asyncio.Queue(size)
-
-    def deliver(self, channel: str, envelope: Envelope) -> None:
-        if self.queue.full():
-            self.queue.get_nowait()  # a slow consumer sees a seq gap, never blocks others
-        self.queue.put_nowait(envelope)
-
-    def missed(self, channel: str) -> None:
-        """Nothing to do: the consumer sees the gap in ``seq``."""
 
 
 class ChannelsEventBus:
@@ -264,23 +249,6 @@ class ChannelsEventBus:
             if self._ready.is_set():
                 with contextlib.suppress(Exception):
                     await self.backend.unsubscribe([channel])
-
-    async def subscribe(self, channel: str, *, queue_size: int = 1000) -> AsyncIterator[Envelope]:
-        """Yield the channel's events until the consumer stops."""
-        listener = _Queue(queue_size)
-        await self.listen(channel, listener)
-        try:
-            while True:
-                envelope = await listener.queue.get()
-                if envelope is None:
-                    return
-                yield envelope
-        finally:
-            await self.unlisten(channel, listener)
-
-    def channels(self) -> list[str]:
-        """The channels this process listens to."""
-        return list(self._listeners)
 
     async def _wait_ready(self) -> None:
         try:

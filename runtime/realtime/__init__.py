@@ -4,7 +4,6 @@ from runtime.realtime.channel import ChannelHandler, ChannelView, SocketRefusedE
 from runtime.realtime.connection import CloseCode, Connection, ConnectionLimits
 from runtime.realtime.frames import Frame
 from runtime.realtime.hub import SocketHub
-from runtime.realtime.routes import socket_routes
 from runtime.realtime.socket_auth import SUBPROTOCOL, SocketAuthenticator
 
 __all__ = [
@@ -18,5 +17,4 @@ __all__ = [
     "SocketAuthenticator",
     "SocketHub",
     "SocketRefusedError",
-    "socket_routes",
 ]
